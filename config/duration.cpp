@@ -1,0 +1,67 @@
+#include "config/loader.hpp"
+#include "config/scalar_parsers.hpp"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+namespace tracegate::config {
+
+namespace {
+
+struct unit {
+    std::string_view suffix;
+    std::int64_t milliseconds;
+};
+
+// Integer amounts only: "1.5s" is an error rather than a silent truncation, and
+// "1500ms" says the same thing exactly.
+constexpr std::array<unit, 4> units{{
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60 * 1000},
+    {"h", 60 * 60 * 1000},
+}};
+
+}  // namespace
+
+namespace detail {
+
+std::optional<duration> parse_duration(std::string_view text, std::string& problem) {
+    if (text == "0") return duration{0};
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0) {
+        problem = text.empty() ? "empty duration" : "a duration starts with a whole number";
+        return std::nullopt;
+    }
+    const std::string_view suffix = text.substr(digits);
+    const unit* found = nullptr;
+    for (const unit& u : units) {
+        if (u.suffix == suffix) found = &u;
+    }
+    if (found == nullptr) {
+        problem = suffix.empty() ? "missing unit"
+                                 : "unknown unit \"" + std::string(suffix) + "\"";
+        return std::nullopt;
+    }
+    const std::int64_t limit = std::numeric_limits<std::int64_t>::max() / found->milliseconds;
+    std::int64_t amount = 0;
+    for (char c : text.substr(0, digits)) {
+        amount = amount * 10 + (c - '0');
+        if (amount > limit) {
+            problem = "too large";
+            return std::nullopt;
+        }
+    }
+    return duration{amount * found->milliseconds};
+}
+
+}  // namespace detail
+
+std::optional<duration> parse_duration(std::string_view text) {
+    std::string ignored;
+    return detail::parse_duration(text, ignored);
+}
+
+}  // namespace tracegate::config

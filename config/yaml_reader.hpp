@@ -1,0 +1,70 @@
+// Private to config/: typed reading of a parsed YAML tree, recording every problem
+// as an error with its position instead of stopping at the first one.
+#pragma once
+
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tracegate::config::detail {
+
+/// One YAML value being read: what to call it in messages and where errors about it point.
+struct field {
+    std::string label;  ///< Usually the key ("connect_timeout"); for list items, the item kind.
+    YAML::Node node;
+    YAML::Mark mark;    ///< The value's position, or its key's when the value is empty.
+};
+
+/// "a map", "a list", "nothing" or the quoted scalar: how a value is named in messages.
+std::string describe(const YAML::Node& node);
+
+/// Converts YAML values to typed ones, substituting ${VAR} in every scalar it reads.
+class yaml_reader {
+public:
+    /// `file` names the source in errors; `env` answers ${VAR} lookups.
+    yaml_reader(std::string file, env_lookup env);
+
+    /// Records `message` at `at` (yaml-cpp's 0-based mark; stored 1-based).
+    void fail(const YAML::Mark& at, std::string message);
+
+    /// Every error recorded so far, in the order found.
+    std::vector<error>& errors() { return errors_; }
+
+    /// For a map: reports keys not in `known` (suggesting the nearest) and repeated keys,
+    /// and calls `on_key` with each other entry. Reports and returns false for a non-map.
+    bool for_each_key(const field& map, std::string_view context,
+                      std::span<const std::string_view> known,
+                      const std::function<void(const field&)>& on_key);
+
+    /// For a list: calls `on_item` with each element, labelled `item_label`.
+    /// Reports and returns false for a non-list.
+    bool for_each_item(const field& list, std::string_view item_label,
+                       const std::function<void(const field&)>& on_item);
+
+    /// The scalar after ${VAR} substitution; "" for an empty value. Reports a map or list.
+    std::optional<std::string> text(const field& f);
+
+    /// A non-negative integer no greater than `max`.
+    std::optional<std::uint64_t> integer(const field& f, std::uint64_t max);
+
+    /// A duration (see parse_duration()).
+    std::optional<duration> duration_value(const field& f);
+
+    /// "host:port" or "[v6]:port" (see parse_address(); port 0 passes).
+    std::optional<address> address_value(const field& f);
+
+private:
+    std::string file_;
+    env_lookup env_;
+    std::vector<error> errors_;
+};
+
+}  // namespace tracegate::config::detail

@@ -1,0 +1,381 @@
+#include "proxy/exchange.hpp"
+
+#include "proxy/hop_by_hop.hpp"
+#include "proxy/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+
+namespace tracegate::proxy {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto tuple = net::as_tuple(net::use_awaitable);
+
+/// Which side a relay error came from.
+enum class relay_side { none, read, write };
+struct relay_error {
+    relay_side side = relay_side::none;
+    boost::system::error_code ec;
+    explicit operator bool() const { return side != relay_side::none; }
+};
+
+/// Pumps a message body from `in` (through parser `p`) to `out` (through serializer `sr`)
+/// one buffer at a time: memory stays flat whatever the body's size (Beast "HTTP Relay").
+template <bool is_request, class InDeadline, class OutDeadline>
+net::awaitable<relay_error> relay_body(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                       http::parser<is_request, http::buffer_body>& p,
+                                       beast::tcp_stream& out,
+                                       http::serializer<is_request, http::buffer_body>& sr,
+                                       char* chunk, InDeadline in_deadline,
+                                       OutDeadline out_deadline) {
+    auto& body = p.get().body();
+    for (;;) {
+        if (!p.is_done()) {
+            body.data = chunk;
+            body.size = relay_buffer::size;
+            set_deadline(in, in_deadline());
+            auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, tuple);
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) co_return relay_error{relay_side::read, ec};
+            body.size = relay_buffer::size - body.size;
+            // No bytes yet (a chunk header, say): a null buffer makes the serializer ask
+            // for more instead of writing an empty chunk, which would end the body.
+            body.data = body.size > 0 ? chunk : nullptr;
+            body.more = !p.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        set_deadline(out, out_deadline());
+        auto [ec, n] = co_await http::async_write(out, sr, tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) co_return relay_error{relay_side::write, ec};
+        if (p.is_done() && sr.is_done()) co_return relay_error{};
+    }
+}
+
+/// Copies bytes one way until EOF (then half-closes the other side) or an error (then
+/// closes both, which ends the other direction too).
+net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
+                          beast::flat_buffer& pending, char* chunk) {
+    boost::system::error_code ec;
+    if (pending.size() > 0) {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await net::async_write(to, pending.data(), tuple);
+        pending.consume(pending.size());
+    }
+    while (!ec) {
+        auto [rec, n] = co_await from.async_read_some(net::buffer(chunk, relay_buffer::size / 2),
+                                                      tuple);
+        if (rec == net::error::eof) {
+            to.socket().shutdown(tcp::socket::shutdown_send, ec);
+            co_return;
+        }
+        ec = rec;
+        if (!ec) std::tie(ec, n) = co_await net::async_write(to, net::buffer(chunk, n), tuple);
+    }
+    from.socket().close(ec);
+    to.socket().close(ec);
+}
+
+/// After a 101: bytes both ways, unchanged, until both sides are done.
+net::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& client_pending,
+                            beast::tcp_stream& upstream, beast::flat_buffer& upstream_pending,
+                            char* chunk) {
+    using namespace net::experimental::awaitable_operators;
+    client.expires_never();
+    upstream.expires_never();
+    co_await (pump(client, upstream, client_pending, chunk) &&
+              pump(upstream, client, upstream_pending, chunk + relay_buffer::size / 2));
+}
+
+bool is_idempotent(http::verb method) {
+    switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_: return true;
+    default: return false;
+    }
+}
+
+/// A connection that ended before a single response byte (the race of reusing a
+/// keep-alive connection the upstream is closing).
+bool closed_before_response(const boost::system::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe;
+}
+
+const failure& failure_for_upstream_error(const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout) return failures::timeout;
+    if (closed_before_response(ec) || ec == http::error::partial_message ||
+        ec == net::error::connection_aborted)
+        return failures::upstream_reset;
+    return failures::bad_upstream_response;
+}
+
+const failure& failure_for_connect(connect_failure f) {
+    switch (f) {
+    case connect_failure::refused: return failures::connect_refused;
+    default: return failures::connect_failed;
+    }
+}
+
+/// least_request bookkeeping for the endpoint in use.
+class endpoint_use {
+public:
+    endpoint_use(routing::load_balancer* lb, std::size_t index) : lb_(lb), index_(index) {
+        if (lb_) lb_->on_start(index_);
+    }
+    ~endpoint_use() {
+        if (lb_) lb_->on_finish(index_);
+    }
+    endpoint_use(const endpoint_use&) = delete;
+    endpoint_use& operator=(const endpoint_use&) = delete;
+
+private:
+    routing::load_balancer* lb_;
+    std::size_t index_;
+};
+
+}  // namespace
+
+clock_type::time_point later(std::chrono::milliseconds d) {
+    return d.count() > 0 ? clock_type::now() + d : clock_type::time_point::max();
+}
+
+void set_deadline(beast::tcp_stream& stream, clock_type::time_point at) {
+    if (at == clock_type::time_point::max())
+        stream.expires_never();
+    else
+        stream.expires_at(at);
+}
+
+net::awaitable<bool> send_failure(beast::tcp_stream& client, const failure& f, bool keep_alive,
+                                  unsigned version, bool head) {
+    using namespace std::chrono_literals;
+    http::response<http::string_body> res{f.status, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set("x-tracegate-error", f.reason);
+    std::string text(f.text);
+    text += '\n';
+    res.content_length(text.size());
+    if (!head) res.body() = std::move(text);
+    if (!keep_alive)
+        res.set(http::field::connection, "close");
+    else if (version == 10)
+        res.set(http::field::connection, "keep-alive");
+    client.expires_after(10s);
+    auto [ec, n] = co_await http::async_write(client, res, tuple);
+    co_return keep_alive && !ec;
+}
+
+net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::buffer_body>& parser,
+                             bool keep_alive, bool expect_continue) {
+    auto& request = parser.get();
+    const auto& settings = *cx.rt.settings;
+    const auto& limits = settings.limits;
+    const auto& upstream = settings.upstreams[cx.route.upstream_index];
+    const auto deadline = later(cx.route.config.timeout);
+    auto io_deadline = [&] { return std::min(deadline, later(limits.idle_timeout)); };
+    auto client_deadline = [&] { return later(limits.idle_timeout); };
+
+    const unsigned client_version = request.version();
+    const bool head = request.method() == http::verb::head;
+    const bool body_pending = !parser.is_done();
+    const bool upgrade = parser.upgrade() && request.count(http::field::upgrade) > 0;
+    const bool retryable = is_idempotent(request.method()) && !body_pending;
+
+    // The one place the upstream request header is made.
+    const bool chunked = parser.chunked();
+    remove_hop_by_hop(request, upgrade);
+    if (upgrade) request.set(http::field::connection, "upgrade");
+    if (chunked) request.chunked(true);
+    set_forwarded_headers(request, cx.client_address, cx.scheme);
+    request.version(11);
+
+    auto fail = [&](const failure& f) -> net::awaitable<bool> {
+        // The request body (if any) was not read: the connection cannot carry another.
+        co_return co_await send_failure(cx.client, f, keep_alive && !body_pending, client_version,
+                                        head);
+    };
+
+    if (upstream.endpoints.empty()) co_return co_await fail(failures::no_endpoint);
+
+    // Balancers belong to a runtime; a request that started before a reload uses none.
+    auto balancers = cx.owner.balancers();
+    routing::load_balancer* lb = balancers->for_runtime.get() == &cx.rt
+                                     ? &balancers->by_upstream[cx.route.upstream_index]
+                                     : nullptr;
+
+    // Find a connection: each endpoint once, pooled first, in balancer order.
+    std::vector<bool> tried(upstream.endpoints.size(), false);
+    std::unique_ptr<upstream_connection> conn;
+    std::size_t endpoint = 0;
+    const failure* last_failure = &failures::no_endpoint;
+    while (!conn) {
+        endpoint = lb ? lb->pick(tried) : std::size_t(std::find(tried.begin(), tried.end(), false) - tried.begin());
+        if (endpoint >= tried.size()) co_return co_await fail(*last_failure);
+        tried[endpoint] = true;
+        const auto& address = upstream.endpoints[endpoint];
+        conn = cx.owner.pool().take(address.to_string(), limits.idle_timeout);
+        if (conn) break;
+        auto result = co_await connect_upstream(address, upstream.connect_timeout, deadline);
+        if (result.connection) {
+            conn = std::move(result.connection);
+            break;
+        }
+        TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
+                     << " endpoint " << address.to_string() << ": connect failed: "
+                     << result.detail;
+        if (clock_type::now() >= deadline) co_return co_await fail(failures::timeout);
+        last_failure = &failure_for_connect(result.failure);
+    }
+    endpoint_use in_use(lb, endpoint);
+    if (request.count(http::field::host) == 0)
+        request.set(http::field::host, upstream.endpoints[endpoint].to_string());
+
+    // Send the header; one retry on a fresh connection when a reused one turns out to
+    // have been closed by the upstream before it answered (idempotent, bodiless only).
+    std::optional<http::request_serializer<http::buffer_body>> sr;
+    std::optional<http::response_parser<http::buffer_body>> rp;
+    for (bool retried = false;; retried = true) {
+        sr.emplace(request);
+        request.body().data = nullptr;
+        request.body().size = 0;
+        request.body().more = body_pending;
+        set_deadline(conn->stream, io_deadline());
+        auto [wec, wn] = co_await http::async_write_header(conn->stream, *sr, tuple);
+        boost::system::error_code ec = wec;
+        if (!ec && !body_pending) {
+            auto [fec, fn] = co_await http::async_write(conn->stream, *sr, tuple);
+            if (fec != http::error::need_buffer) ec = fec;
+        }
+        if (!ec && body_pending) {
+            if (expect_continue) {
+                // The upstream is reachable: let the client send its body now.
+                static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+                cx.client.expires_after(limits.idle_timeout.count() ? limits.idle_timeout
+                                                                     : std::chrono::hours(1));
+                auto [cec, cn] = co_await net::async_write(cx.client, net::buffer(go_on), tuple);
+                if (cec) co_return false;
+            }
+            const auto relayed = co_await relay_body(cx.client, cx.client_buffer, parser,
+                                                     conn->stream, *sr, cx.chunk.get(),
+                                                     client_deadline, io_deadline);
+            if (relayed.side == relay_side::read) {
+                if (relayed.ec == http::error::body_limit)
+                    co_await send_failure(cx.client, failures::body_too_large, false,
+                                          client_version, head);
+                else if (relayed.ec != beast::error::timeout &&
+                         relayed.ec.category() == http::make_error_code(http::error::bad_chunk).category())
+                    co_await send_failure(cx.client, failures::bad_request, false, client_version,
+                                          head);
+                co_return false;  // the client is gone or broke the framing
+            }
+            ec = relayed.ec;
+        }
+        // The response header.
+        if (!ec) {
+            for (;;) {
+                rp.emplace();
+                rp->body_limit(boost::none);
+                rp->header_limit(static_cast<std::uint32_t>(
+                    std::max<std::uint64_t>(limits.max_header_bytes, 65536)));
+                if (head) rp->skip(true);
+                set_deadline(conn->stream, deadline == clock_type::time_point::max()
+                                               ? later(limits.idle_timeout)
+                                               : deadline);
+                auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *rp,
+                                                                  tuple);
+                ec = rec;
+                if (ec) break;
+                const unsigned status = rp->get().result_int();
+                if (status / 100 != 1 || status == 101) break;  // interim responses are dropped
+            }
+        }
+        if (!ec) break;
+        if (conn->reused && retryable && !retried && closed_before_response(ec)) {
+            TG_LOG(debug) << "upstream " << upstream.name << ": pooled connection closed, retrying";
+            auto fresh = co_await connect_upstream(upstream.endpoints[endpoint],
+                                                   upstream.connect_timeout, deadline);
+            if (!fresh.connection) co_return co_await fail(failure_for_connect(fresh.failure));
+            conn = std::move(fresh.connection);
+            continue;
+        }
+        TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name << " "
+                     << conn->key << ": " << ec.message();
+        // The upstream may have stopped reading (its answer unread): nothing here is reusable.
+        co_return co_await fail(failure_for_upstream_error(ec));
+    }
+
+    // The response header, rewritten for the client.
+    auto& response = rp->get();
+    const unsigned status = response.result_int();
+    const bool upstream_keep_alive = rp->keep_alive();
+    const bool switching = upgrade && status == 101;
+    const bool bodyless = head || status == 204 || status == 304 || status / 100 == 1;
+    const bool has_length = rp->content_length().has_value();
+    remove_hop_by_hop(response, switching);
+    if (cx.owner.draining()) keep_alive = false;
+    if (!bodyless && !has_length) {
+        if (client_version == 11)
+            response.chunked(true);
+        else
+            keep_alive = false;  // HTTP/1.0: the end of the body is the end of the connection
+    }
+    response.version(11);
+    if (switching)
+        response.set(http::field::connection, "upgrade");
+    else if (!keep_alive)
+        response.set(http::field::connection, "close");
+    else if (client_version == 10)
+        response.set(http::field::connection, "keep-alive");
+
+    http::response_serializer<http::buffer_body> rs{response};
+    response.body().data = nullptr;
+    response.body().size = 0;
+    response.body().more = !bodyless;
+    set_deadline(cx.client, client_deadline());
+    {
+        auto [ec, n] = co_await http::async_write_header(cx.client, rs, tuple);
+        if (ec) co_return false;
+    }
+    // From here on a failure can only close the connection: never a second response.
+
+    if (switching) {
+        co_await tunnel(cx.client, cx.client_buffer, conn->stream, conn->buffer, cx.chunk.get());
+        co_return false;
+    }
+    if (!bodyless) {
+        const auto relayed = co_await relay_body(conn->stream, conn->buffer, *rp, cx.client, rs,
+                                                 cx.chunk.get(), io_deadline, client_deadline);
+        if (relayed) {
+            if (relayed.side == relay_side::read) {
+                TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
+                             << " " << conn->key << ": response body: " << relayed.ec.message();
+            }
+            co_return false;
+        }
+    }
+    if (upstream_keep_alive && rp->is_done() && sr->is_done() && conn->buffer.size() == 0)
+        cx.owner.pool().put(std::move(conn), upstream.max_idle_connections);
+    co_return keep_alive;
+}
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,82 @@
+#include "proxy/hop_by_hop.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace tracegate::proxy {
+namespace http = boost::beast::http;
+using boost::beast::iequals;
+
+bool connection_has_token(const http::fields& fields, std::string_view token) {
+    auto [first, last] = fields.equal_range(http::field::connection);
+    for (auto it = first; it != last; ++it)
+        for (auto t : http::token_list{it->value()})
+            if (iequals(t, token)) return true;
+    return false;
+}
+
+void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+    // Collect first: erasing while iterating the token lists would invalidate them.
+    std::vector<std::string> named;
+    auto [first, last] = fields.equal_range(http::field::connection);
+    for (auto it = first; it != last; ++it)
+        for (auto t : http::token_list{it->value()}) named.emplace_back(t);
+    for (const auto& name : named) {
+        if (iequals(name, "host") || iequals(name, "content-length")) continue;
+        if (keep_upgrade && iequals(name, "upgrade")) continue;
+        fields.erase(name);
+    }
+    static constexpr std::array always{http::field::connection, http::field::keep_alive,
+                                       http::field::proxy_connection, http::field::te,
+                                       http::field::trailer, http::field::transfer_encoding};
+    for (auto f : always) fields.erase(f);
+    if (!keep_upgrade) fields.erase(http::field::upgrade);
+}
+
+transfer_coding check_request_transfer_encoding(const http::fields& fields) {
+    auto [first, last] = fields.equal_range(http::field::transfer_encoding);
+    if (first == last) return transfer_coding::none;
+    // Codings tracegate can pass through; chunked must be the final one.
+    static constexpr std::array<std::string_view, 6> known{"chunked", "gzip",     "x-gzip",
+                                                           "deflate", "compress", "x-compress"};
+    std::string_view final_coding;
+    bool chunked_seen = false;
+    for (auto it = first; it != last; ++it) {
+        bool any = false;
+        for (auto t : http::token_list{it->value()}) {
+            any = true;
+            if (chunked_seen) return transfer_coding::invalid;  // chunked applied twice / not last
+            bool is_known = false;
+            for (auto k : known) is_known = is_known || iequals(t, k);
+            if (!is_known) return transfer_coding::invalid;
+            if (iequals(t, "chunked")) chunked_seen = true;
+            final_coding = t;
+        }
+        if (!any) return transfer_coding::invalid;
+    }
+    return iequals(final_coding, "chunked") ? transfer_coding::chunked : transfer_coding::invalid;
+}
+
+void set_forwarded_headers(http::fields& fields, std::string_view client_address,
+                           std::string_view scheme) {
+    std::string forwarded_for;
+    auto [first, last] = fields.equal_range("x-forwarded-for");
+    for (auto it = first; it != last; ++it) {
+        if (!forwarded_for.empty()) forwarded_for += ", ";
+        forwarded_for += it->value();
+    }
+    if (!forwarded_for.empty()) forwarded_for += ", ";
+    forwarded_for += client_address;
+    fields.set("x-forwarded-for", forwarded_for);
+    fields.set("x-forwarded-proto", scheme);
+    if (auto host = fields.find(http::field::host); host != fields.end())
+        fields.set("x-forwarded-host", std::string(host->value()));
+    else
+        fields.erase("x-forwarded-host");
+}
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,32 @@
+// Header rewriting between hops (RFC 9110 7.6.1): what one connection's peer said about
+// that connection is not forwarded to the next.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+
+#include <string_view>
+
+namespace tracegate::proxy {
+
+/// True when a Connection header lists `token` (case-insensitive).
+bool connection_has_token(const boost::beast::http::fields& fields, std::string_view token);
+
+/// Removes Connection and every header it names, Keep-Alive, Proxy-Connection, TE,
+/// Trailer, Transfer-Encoding and, unless `keep_upgrade`, Upgrade. Host and
+/// Content-Length are never removed because a Connection header names them.
+void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade);
+
+/// How a request's Transfer-Encoding reads (RFC 9112 6.1, 6.3).
+enum class transfer_coding {
+    none,     ///< no Transfer-Encoding header
+    chunked,  ///< known codings ending in chunked
+    invalid,  ///< unknown coding, or chunked not last: 400
+};
+transfer_coding check_request_transfer_encoding(const boost::beast::http::fields& fields);
+
+/// Appends `client_address` to X-Forwarded-For (all lines joined), sets
+/// X-Forwarded-Proto to `scheme` and X-Forwarded-Host to the Host header.
+void set_forwarded_headers(boost::beast::http::fields& fields, std::string_view client_address,
+                           std::string_view scheme);
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,190 @@
+#include "proxy/server.hpp"
+
+#include "config/loader.hpp"
+#include "proxy/log.hpp"
+#include "proxy/worker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace tracegate::proxy {
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+namespace {
+
+/// Lets the proxy hold as many connections as the hard limit allows.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+bool same_listeners(const config::settings& a, const config::settings& b) {
+    if (a.listeners.size() != b.listeners.size() || a.workers != b.workers) return false;
+    for (std::size_t i = 0; i < a.listeners.size(); ++i)
+        if (a.listeners[i].name != b.listeners[i].name ||
+            !(a.listeners[i].bind == b.listeners[i].bind))
+            return false;
+    return true;
+}
+
+}  // namespace
+
+struct server::impl {
+    std::shared_ptr<const runtime> current;
+    std::optional<std::string> config_path;
+    connection_gate gate;
+    std::vector<std::unique_ptr<worker>> workers;
+    std::vector<std::thread> threads;
+    std::atomic<unsigned> finished{0};
+
+    impl(std::shared_ptr<const config::settings> settings, std::optional<std::string> path)
+        : current(std::make_shared<const runtime>(std::move(settings))),
+          config_path(std::move(path)), gate(current->settings->limits.max_connections) {}
+
+    bool bind_listeners();
+    void reload();
+    void drain(const sigset_t& signals);
+};
+
+bool server::impl::bind_listeners() {
+    for (const auto& listener : current->settings->listeners) {
+        boost::system::error_code ec;
+        const auto ip = net::ip::make_address(listener.bind.host, ec);
+        if (ec) {
+            TG_LOG(error) << "listener " << listener.name << ": bad address "
+                          << listener.bind.to_string();
+            return false;
+        }
+        std::uint16_t port = listener.bind.port;
+        const listener_info info{listener.name, "http"};
+        for (auto& w : workers) {
+            tcp::acceptor acceptor(w->context());
+            const tcp::endpoint endpoint(ip, port);
+            acceptor.open(endpoint.protocol(), ec);
+            if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+            if (!ec) acceptor.set_option(reuse_port(true), ec);
+            if (!ec && ip.is_v6()) acceptor.set_option(net::ip::v6_only(true), ec);
+            if (!ec) acceptor.bind(endpoint, ec);
+            if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+            if (ec) {
+                TG_LOG(error) << "listener " << listener.name << ": cannot listen on "
+                              << endpoint << ": " << ec.message();
+                return false;
+            }
+            if (port == 0) port = acceptor.local_endpoint().port();  // the others share it
+            w->add_acceptor(std::move(acceptor), info);
+        }
+        config::address bound{listener.bind.host, port};
+        TG_LOG(info) << "listener " << listener.name << " listening on " << bound.to_string();
+    }
+    return true;
+}
+
+void server::impl::reload() {
+    if (!config_path) {
+        TG_LOG(warn) << "SIGHUP: running the embedded defaults, there is no file to reload";
+        return;
+    }
+    auto result = config::load_file(*config_path);
+    if (!result) {
+        TG_LOG(error) << "config reload rejected (" << result.errors.size()
+                      << " error(s)); the running config stays";
+        for (const auto& e : result.errors) TG_LOG(error) << e.to_string();
+        return;
+    }
+    if (!same_listeners(*current->settings, *result.value))
+        TG_LOG(warn) << "listeners and workers changed in " << *config_path
+                     << ": they apply after a restart";
+    current = std::make_shared<const runtime>(result.value);
+    gate.set_max(current->settings->limits.max_connections);
+    for (auto& w : workers) {
+        worker* target = w.get();
+        net::post(target->context(), [target, next = current] { target->apply(next); });
+    }
+    TG_LOG(info) << "config reloaded from " << *config_path;
+}
+
+void server::impl::drain(const sigset_t& signals) {
+    const auto timeout = current->settings->limits.drain_timeout;
+    TG_LOG(info) << "draining: no new connections, finishing requests in flight (up to "
+                 << timeout.count() << "ms)";
+    for (auto& w : workers) {
+        worker* target = w.get();
+        net::post(target->context(), [target] { target->begin_drain(); });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (finished.load() < workers.size() && std::chrono::steady_clock::now() < deadline) {
+        timespec tick{0, 20'000'000};
+        const int sig = ::sigtimedwait(&signals, nullptr, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            TG_LOG(warn) << "second stop signal: not waiting for requests in flight";
+            break;
+        }
+    }
+    if (finished.load() < workers.size())
+        TG_LOG(warn) << "drain ended with connections still open; closing them";
+    for (auto& w : workers) w->context().stop();
+    for (auto& t : threads) t.join();
+}
+
+server::server(std::shared_ptr<const config::settings> settings,
+               std::optional<std::string> config_path)
+    : impl_(std::make_unique<impl>(std::move(settings), std::move(config_path))) {}
+
+server::~server() = default;
+
+int server::run() {
+    auto& s = *impl_;
+    raise_fd_limit();
+    std::signal(SIGPIPE, SIG_IGN);
+    // Signals are taken by the main thread only: block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, sig);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    unsigned count = s.current->settings->workers;
+    if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < count; ++i) {
+        s.workers.push_back(std::make_unique<worker>(s.gate, i, s.current));
+        s.gate.add(s.workers.back().get());
+    }
+    if (!s.bind_listeners()) return 1;
+
+    for (auto& w : s.workers)
+        s.threads.emplace_back([&s, target = w.get()] {
+            target->run();
+            s.finished.fetch_add(1);
+        });
+    TG_LOG(info) << "tracegate serving with " << count << " worker(s), service "
+                 << s.current->settings->service_name;
+
+    for (;;) {
+        int sig = 0;
+        if (::sigwait(&signals, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            s.reload();
+            continue;
+        }
+        TG_LOG(info) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    s.drain(signals);
+    TG_LOG(info) << "stopped";
+    return 0;
+}
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,293 @@
+// One downstream connection: read a request header, check it, route it, forward it, relay
+// the response; repeat while keep-alive allows.
+#include "proxy/exchange.hpp"
+#include "proxy/hop_by_hop.hpp"
+#include "proxy/log.hpp"
+#include "proxy/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace tracegate::proxy {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto tuple = net::as_tuple(net::use_awaitable);
+
+/// How reading a request header ended.
+enum class header_outcome { complete, closed, timed_out, too_large };
+
+/// Adapts a parsed Beast header to what the router looks at.
+class header_view final : public routing::request_view {
+public:
+    header_view(const http::request_header<>& h, std::string_view path) : h_(h), path_(path) {}
+    std::string_view method() const override { return h_.method_string(); }
+    std::string_view host() const override {
+        auto it = h_.find(http::field::host);
+        return it == h_.end() ? std::string_view{} : std::string_view(it->value());
+    }
+    std::string_view path() const override { return path_; }
+    std::optional<std::string_view> header(std::string_view name) const override {
+        auto it = h_.find(name);
+        if (it == h_.end()) return std::nullopt;
+        return std::string_view(it->value());
+    }
+
+private:
+    const http::request_header<>& h_;
+    std::string_view path_;
+};
+
+/// RFC 9112 5.2 (obs-fold) and 2.2 (bare LF): rejected outright, never "repaired".
+bool header_bytes_acceptable(std::string_view header) {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        if (header[i] != '\n') continue;
+        if (i == 0 || header[i - 1] != '\r') return false;
+        const bool last_line = i + 1 >= header.size() - 2;
+        if (!last_line && (header[i + 1] == ' ' || header[i + 1] == '\t')) return false;
+    }
+    return !header.empty() && header[0] != ' ' && header[0] != '\t';
+}
+
+/// Turns an absolute-form target ("http://host/path") into origin-form plus Host
+/// (RFC 9112 3.2.2). Returns false for a target that is neither.
+bool normalize_target(http::request_header<>& h) {
+    const std::string_view target = h.target();
+    if (target.starts_with('/')) return true;
+    if (target == "*") return h.method() == http::verb::options;
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() <= scheme.size() ||
+            !beast::iequals(target.substr(0, scheme.size()), scheme))
+            continue;
+        const auto rest = target.substr(scheme.size());
+        const auto slash = rest.find_first_of("/?");
+        const auto authority = rest.substr(0, slash);
+        if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+        std::string origin = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+        if (origin.starts_with('?')) origin.insert(0, "/");
+        h.set(http::field::host, authority);
+        h.target(origin);
+        return true;
+    }
+    return false;
+}
+
+std::string peer_address(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+class session {
+public:
+    session(worker& owner, tcp::socket socket, const listener_info& listener)
+        : worker_(owner), client_(std::move(socket)), listener_(listener),
+          accepted_at_(clock_type::now()) {
+        boost::system::error_code ignored;
+        client_.socket().set_option(tcp::no_delay(true), ignored);
+        client_address_ = peer_address(client_.socket());
+        slot_ = worker_.register_session(&client_.socket());
+    }
+    ~session() { worker_.unregister_session(slot_); }
+
+    net::awaitable<void> run() {
+        bool keep_alive = true;
+        for (bool first = true; keep_alive; first = false) {
+            const auto rt = worker_.current();  // this request keeps this snapshot
+            keep_alive = co_await serve_one(*rt, first);
+        }
+        co_await close_gracefully();
+    }
+
+private:
+    net::awaitable<header_outcome> read_header(const config::limits_config& limits, bool first,
+                                               std::size_t& header_length);
+    net::awaitable<bool> serve_one(const runtime& rt, bool first);
+
+    net::awaitable<void> close_gracefully() {
+        using namespace std::chrono_literals;
+        boost::system::error_code ec;
+        client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) co_return;
+        // Read and drop what the client still sends for a moment, so the close does not
+        // reset the connection and destroy a response it has not read yet (RFC 9112 9.6).
+        client_.expires_after(2s);
+        std::size_t dropped = 0;
+        while (dropped < (1u << 20)) {
+            buffer_.clear();
+            auto [rec, n] = co_await client_.async_read_some(buffer_.prepare(16384), tuple);
+            if (rec) break;
+            dropped += n;
+        }
+        client_.socket().close(ec);
+    }
+
+    worker& worker_;
+    beast::tcp_stream client_;
+    beast::flat_buffer buffer_;
+    const listener_info& listener_;
+    clock_type::time_point accepted_at_;
+    std::string client_address_;
+    std::list<session_slot>::iterator slot_;
+    relay_buffer chunk_;
+};
+
+net::awaitable<header_outcome> session::read_header(const config::limits_config& limits,
+                                                    bool first, std::size_t& header_length) {
+    const auto max_header = static_cast<std::size_t>(limits.max_header_bytes);
+    auto drop_leading_empty_lines = [this] {
+        // RFC 9112 2.2: empty lines before a request-line are ignored.
+        while (buffer_.size() >= 2 &&
+               std::memcmp(buffer_.data().data(), "\r\n", 2) == 0)
+            buffer_.consume(2);
+    };
+    drop_leading_empty_lines();
+
+    if (buffer_.size() == 0 && !first) {
+        // Between requests: wait up to idle_timeout for the next one; a drain may end it.
+        if (worker_.draining()) co_return header_outcome::closed;
+        slot_->idle = true;
+        set_deadline(client_, later(limits.idle_timeout));
+        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(16384), tuple);
+        slot_->idle = false;
+        if (ec) co_return header_outcome::closed;
+        buffer_.commit(n);
+        drop_leading_empty_lines();
+    }
+
+    // The whole header must arrive within header_timeout of its first byte (of the
+    // accept, for a connection's first request): slow senders cannot hold a slot.
+    const auto deadline = (first ? accepted_at_ : clock_type::now()) + limits.header_timeout;
+    std::size_t scanned = 0;
+    for (;;) {
+        const std::string_view data(static_cast<const char*>(buffer_.data().data()),
+                                    buffer_.size());
+        const auto from = scanned >= 3 ? scanned - 3 : 0;
+        if (auto end = data.find("\r\n\r\n", from); end != std::string_view::npos) {
+            header_length = end + 4;
+            co_return header_length > max_header ? header_outcome::too_large
+                                                 : header_outcome::complete;
+        }
+        if (data.size() >= max_header) co_return header_outcome::too_large;
+        scanned = data.size();
+        if (limits.header_timeout.count() > 0)
+            client_.expires_at(deadline);
+        else
+            client_.expires_never();
+        const auto room = std::min<std::size_t>(16384, max_header + 4 - data.size());
+        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(room), tuple);
+        if (ec == beast::error::timeout) co_return header_outcome::timed_out;
+        if (ec) co_return header_outcome::closed;
+        buffer_.commit(n);
+        drop_leading_empty_lines();
+    }
+}
+
+net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
+    const auto& limits = rt.settings->limits;
+    std::size_t header_length = 0;
+    const auto outcome = co_await read_header(limits, first, header_length);
+    switch (outcome) {
+    case header_outcome::complete: break;
+    case header_outcome::closed: co_return false;
+    case header_outcome::timed_out:
+        co_await send_failure(client_, failures::header_timeout, false, 11, false);
+        co_return false;
+    case header_outcome::too_large:
+        co_await send_failure(client_, failures::header_too_large, false, 11, false);
+        co_return false;
+    }
+
+    const std::string_view raw(static_cast<const char*>(buffer_.data().data()), header_length);
+    if (!header_bytes_acceptable(raw)) {
+        co_await send_failure(client_, failures::bad_request, false, 11, false);
+        co_return false;
+    }
+
+    http::request_parser<http::buffer_body> parser;
+    parser.eager(false);
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(limits.max_header_bytes + 4, UINT32_MAX)));
+    if (limits.max_body_bytes > 0)
+        parser.body_limit(limits.max_body_bytes);
+    else
+        parser.body_limit(boost::none);
+    boost::system::error_code ec;
+    parser.put(net::buffer(buffer_.data().data(), header_length), ec);
+    buffer_.consume(header_length);
+    if (ec || !parser.is_header_done()) {
+        const auto& failure = ec == http::error::body_limit     ? failures::body_too_large
+                              : ec == http::error::header_limit ? failures::header_too_large
+                                                                : failures::bad_request;
+        co_await send_failure(client_, failure, false, 11, false);
+        co_return false;
+    }
+
+    auto& request = parser.get();
+    const unsigned version = request.version();
+    const bool head = request.method() == http::verb::head;
+    if (version != 10 && version != 11) {
+        co_await send_failure(client_, failures::version_not_supported, false, 11, head);
+        co_return false;
+    }
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0. RFC 9112 6.1/6.3:
+    // Content-Length beside Transfer-Encoding, or a coding we cannot frame, is refused.
+    const auto hosts = request.count(http::field::host);
+    const auto coding = check_request_transfer_encoding(request);
+    if (hosts > 1 || (version == 11 && hosts == 0) || coding == transfer_coding::invalid ||
+        (coding != transfer_coding::none && request.count(http::field::content_length) > 0) ||
+        !normalize_target(request)) {
+        co_await send_failure(client_, failures::bad_request, false, version, head);
+        co_return false;
+    }
+    if (request.method() == http::verb::connect) {
+        co_await send_failure(client_, failures::method_not_allowed, false, version, head);
+        co_return false;
+    }
+
+    // Nothing of the body has been read: a proxy-made answer from here on closes the
+    // connection when a body was announced, since its bytes would follow.
+    const bool body_pending = !parser.is_done();
+    bool keep_alive = parser.keep_alive() && !worker_.draining();
+
+    bool expect_continue = false;
+    if (auto it = request.find(http::field::expect); it != request.end()) {
+        if (!beast::iequals(it->value(), "100-continue")) {
+            co_await send_failure(client_, failures::expectation_failed, false, version, head);
+            co_return false;
+        }
+        expect_continue = version == 11;
+        request.erase(http::field::expect);
+    }
+
+    const std::string_view target = request.target();
+    const header_view view(request, target.substr(0, target.find('?')));
+    const routing::route* route = rt.routes.match(view);
+    if (route == nullptr) {
+        keep_alive = keep_alive && !body_pending;
+        co_return co_await send_failure(client_, failures::no_route, keep_alive, version, head);
+    }
+
+    exchange_context context{worker_, rt, *route, client_, buffer_, chunk_,
+                             client_address_, listener_.scheme};
+    co_return co_await forward(context, parser, keep_alive, expect_continue);
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(worker& owner, tcp::socket socket, const listener_info& listener) {
+    session s(owner, std::move(socket), listener);
+    co_await s.run();
+}
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,103 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <sys/socket.h>
+
+namespace tracegate::proxy {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// A pooled connection is usable when reading it would block: no EOF, no error and no
+/// stray bytes (an upstream must not speak before it is asked).
+bool looks_open(beast::tcp_stream& stream) {
+    char byte;
+    const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key,
+                                                         std::chrono::milliseconds max_idle_age) {
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto& list = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    while (!list.empty()) {
+        // Most recently used first: the least likely to have been closed by the upstream.
+        auto connection = std::move(list.back());
+        list.pop_back();
+        if (now - connection->idle_since > max_idle_age) continue;
+        if (!looks_open(connection->stream)) continue;
+        connection->reused = true;
+        return connection;
+    }
+    return nullptr;
+}
+
+void upstream_pool::put(std::unique_ptr<upstream_connection> connection, std::size_t max_idle) {
+    auto& list = idle_[connection->key];
+    if (list.size() >= max_idle) return;  // closes it
+    connection->idle_since = std::chrono::steady_clock::now();
+    connection->stream.expires_never();
+    list.push_back(std::move(connection));
+}
+
+std::size_t upstream_pool::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& [key, list] : idle_) n += list.size();
+    return n;
+}
+
+net::awaitable<connect_result> connect_upstream(const config::address& endpoint,
+                                                std::chrono::milliseconds timeout,
+                                                std::chrono::steady_clock::time_point deadline) {
+    auto executor = co_await net::this_coro::executor;
+    connect_result result;
+    const auto connect_deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout);
+
+    beast::tcp_stream stream(executor);
+    boost::system::error_code ec;
+    const auto ip = net::ip::make_address(endpoint.host, ec);
+    if (!ec) {
+        stream.expires_at(connect_deadline);
+        std::tie(ec) = co_await stream.async_connect(tcp::endpoint(ip, endpoint.port),
+                                                     net::as_tuple(net::use_awaitable));
+    } else {
+        tcp::resolver resolver(executor);
+        auto [rec, results] = co_await resolver.async_resolve(
+            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
+        ec = rec;
+        if (!ec) {
+            stream.expires_at(connect_deadline);
+            auto [cec, ep] =
+                co_await stream.async_connect(results, net::as_tuple(net::use_awaitable));
+            ec = cec;
+        }
+    }
+    if (ec) {
+        result.detail = ec.message();
+        if (ec == beast::error::timeout)
+            result.failure = connect_failure::timeout;
+        else if (ec == net::error::connection_refused)
+            result.failure = connect_failure::refused;
+        else
+            result.failure = connect_failure::failed;
+        co_return result;
+    }
+    stream.expires_never();
+    stream.socket().set_option(tcp::no_delay(true), ec);
+    result.connection = std::make_unique<upstream_connection>(std::move(stream));
+    result.connection->key = endpoint.to_string();
+    co_return result;
+}
+
+}  // namespace tracegate::proxy

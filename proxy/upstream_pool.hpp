@@ -1,0 +1,65 @@
+// Per-worker pool of idle keep-alive connections to upstream endpoints, and connecting.
+// Only its own worker thread touches a pool, so there is no lock.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace tracegate::proxy {
+
+/// One connection to an upstream endpoint with its read buffer (bytes past a response
+/// belong to the connection, not to a request).
+struct upstream_connection {
+    explicit upstream_connection(boost::beast::tcp_stream&& s) : stream(std::move(s)) {}
+    boost::beast::tcp_stream stream;
+    boost::beast::flat_buffer buffer;
+    std::string key;  ///< endpoint "host:port"
+    std::chrono::steady_clock::time_point idle_since{};
+    bool reused = false;  ///< came from the pool (may have been closed by the peer meanwhile)
+};
+
+/// Why a connect failed, as reported in x-tracegate-error.
+enum class connect_failure { none, refused, failed, timeout };
+
+struct connect_result {
+    std::unique_ptr<upstream_connection> connection;
+    connect_failure failure = connect_failure::none;
+    std::string detail;  ///< the system's reason, for logs
+};
+
+class upstream_pool {
+public:
+    /// A pooled connection to `key` that still looks open and has been idle for less
+    /// than `max_idle_age`, or null.
+    std::unique_ptr<upstream_connection> take(const std::string& key,
+                                              std::chrono::milliseconds max_idle_age);
+
+    /// Returns a connection after a complete exchange; dropped when `max_idle` are pooled.
+    void put(std::unique_ptr<upstream_connection> connection, std::size_t max_idle);
+
+    /// Closes every idle connection.
+    void clear() { idle_.clear(); }
+
+    std::size_t idle_count() const;
+
+private:
+    std::unordered_map<std::string, std::vector<std::unique_ptr<upstream_connection>>> idle_;
+};
+
+/// Connects to `endpoint` (IP literal or DNS name) within `timeout`, whichever of the
+/// deadline and the timeout comes first.
+boost::asio::awaitable<connect_result> connect_upstream(
+    const config::address& endpoint, std::chrono::milliseconds timeout,
+    std::chrono::steady_clock::time_point deadline);
+
+}  // namespace tracegate::proxy

@@ -1,0 +1,139 @@
+#include "proxy/worker.hpp"
+
+#include "proxy/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <random>
+
+namespace tracegate::proxy {
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::shared_ptr<balancer_set> make_balancers(const std::shared_ptr<const runtime>& rt,
+                                             unsigned worker_index) {
+    auto set = std::make_shared<balancer_set>();
+    set->for_runtime = rt;
+    std::random_device seed_source;
+    for (const auto& upstream : rt->settings->upstreams)
+        set->by_upstream.emplace_back(upstream.lb, upstream.endpoints.size(),
+                                      (std::uint64_t{seed_source()} << 32) ^ seed_source() ^
+                                          worker_index);
+    return set;
+}
+
+}  // namespace
+
+bool connection_gate::at_capacity() const {
+    return active_.load(std::memory_order_relaxed) >= max_.load(std::memory_order_relaxed);
+}
+
+void connection_gate::acquire() {
+    const auto now_active = active_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (now_active >= max_.load(std::memory_order_relaxed))
+        for (worker* w : workers_) net::post(w->context(), [w] { w->pause_accepting(); });
+}
+
+void connection_gate::release() {
+    const auto was_active = active_.fetch_sub(1, std::memory_order_relaxed);
+    if (was_active >= max_.load(std::memory_order_relaxed))
+        for (worker* w : workers_) net::post(w->context(), [w] { w->resume_accepting(); });
+}
+
+worker::worker(connection_gate& gate, unsigned index, std::shared_ptr<const runtime> initial)
+    : gate_(gate), index_(index), runtime_(std::move(initial)) {
+    balancers_ = make_balancers(runtime_, index_);
+}
+
+void worker::add_acceptor(tcp::acceptor&& acceptor, const listener_info& info) {
+    acceptors_.push_back(acceptor_entry{std::move(acceptor), info, net::steady_timer(ioc_)});
+}
+
+void worker::run() {
+    for (auto& entry : acceptors_)
+        net::co_spawn(ioc_, accept_loop(entry), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);  // a bug: let it be seen
+        });
+    ioc_.run();
+}
+
+void worker::apply(std::shared_ptr<const runtime> next) {
+    runtime_ = std::move(next);
+    balancers_ = make_balancers(runtime_, index_);
+    resume_accepting();  // max_connections may have grown
+}
+
+void worker::begin_drain() {
+    draining_ = true;
+    for (auto& entry : acceptors_) {
+        boost::system::error_code ignored;
+        entry.acceptor.close(ignored);
+    }
+    resume_accepting();
+    pool_.clear();
+    // Connections waiting for their next request are closed now; the others close after
+    // the response they are working on.
+    for (auto& slot : sessions_) {
+        boost::system::error_code ignored;
+        if (slot.idle) slot.socket->cancel(ignored);
+    }
+}
+
+void worker::pause_accepting() {
+    if (!gate_.at_capacity()) return;
+    for (auto& entry : acceptors_) {
+        boost::system::error_code ignored;
+        entry.acceptor.cancel(ignored);
+    }
+}
+
+void worker::resume_accepting() {
+    for (auto& entry : acceptors_) entry.wait.cancel();
+}
+
+std::list<session_slot>::iterator worker::register_session(tcp::socket* socket) {
+    return sessions_.insert(sessions_.end(), session_slot{socket, false});
+}
+
+net::awaitable<void> worker::accept_loop(acceptor_entry& entry) {
+    using namespace std::chrono_literals;
+    for (;;) {
+        if (draining_) co_return;
+        if (gate_.at_capacity()) {
+            // Past max_connections new connections wait in the kernel's backlog.
+            entry.wait.expires_after(1s);
+            co_await entry.wait.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        auto [ec, socket] = co_await entry.acceptor.async_accept(net::as_tuple(net::use_awaitable));
+        if (ec == net::error::operation_aborted) continue;  // paused or draining: look again
+        if (ec) {
+            // Out of descriptors or memory: back off instead of spinning; the pending
+            // connection stays in the backlog.
+            TG_LOG(warn) << "listener " << entry.info.name << ": accept failed: " << ec.message();
+            entry.wait.expires_after(100ms);
+            co_await entry.wait.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        gate_.acquire();
+        net::co_spawn(ioc_, run_session(*this, std::move(socket), entry.info),
+                      [this](std::exception_ptr e) {
+                          gate_.release();
+                          if (e) {
+                              try {
+                                  std::rethrow_exception(e);
+                              } catch (const std::exception& ex) {
+                                  TG_LOG(error) << "session ended by exception: " << ex.what();
+                              }
+                          }
+                      });
+    }
+}
+
+}  // namespace tracegate::proxy

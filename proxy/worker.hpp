@@ -1,0 +1,124 @@
+// A worker: one thread, one io_context, its own SO_REUSEPORT acceptors, its own upstream
+// pool and load balancers. Share-nothing, like nginx and Envoy workers; the only shared
+// state is the connection count (an atomic) and config snapshots handed over by post().
+#pragma once
+
+#include "config/config.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "routing/load_balancer.hpp"
+#include "routing/route_table.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tracegate::proxy {
+
+/// A loaded config with everything derived from it; immutable, shared by all workers.
+/// A request keeps the snapshot it started with across a reload.
+struct runtime {
+    explicit runtime(std::shared_ptr<const config::settings> s)
+        : settings(std::move(s)), routes(*settings) {}
+    std::shared_ptr<const config::settings> settings;
+    routing::route_table routes;
+};
+
+/// The per-worker load balancers of one runtime, one per upstream (same order).
+struct balancer_set {
+    std::shared_ptr<const runtime> for_runtime;
+    std::vector<routing::load_balancer> by_upstream;
+};
+
+struct listener_info {
+    std::string name;
+    std::string scheme = "http";
+};
+
+class worker;
+
+/// What all workers share: the connection count against max_connections.
+class connection_gate {
+public:
+    explicit connection_gate(std::uint64_t max) : max_(max) {}
+    void set_max(std::uint64_t max) { max_.store(max, std::memory_order_relaxed); }
+    bool at_capacity() const;
+    /// A connection was accepted; pauses every acceptor when the limit is reached.
+    void acquire();
+    /// A connection closed; resumes waiting acceptors when below the limit again.
+    void release();
+    void add(worker* w) { workers_.push_back(w); }
+
+private:
+    std::atomic<std::uint64_t> active_{0};
+    std::atomic<std::uint64_t> max_;
+    std::vector<worker*> workers_;  // fixed before any worker runs
+};
+
+/// A live downstream connection, so a drain can close the idle ones.
+struct session_slot {
+    boost::asio::ip::tcp::socket* socket = nullptr;
+    bool idle = false;
+};
+
+class worker {
+public:
+    worker(connection_gate& gate, unsigned index, std::shared_ptr<const runtime> initial);
+
+    boost::asio::io_context& context() { return ioc_; }
+    unsigned index() const { return index_; }
+
+    /// Adds an already listening acceptor (opened on this worker's context).
+    void add_acceptor(boost::asio::ip::tcp::acceptor&& acceptor, const listener_info& info);
+
+    /// Runs the io_context on the calling thread until drained or stopped.
+    void run();
+
+    // The following run on the worker's own thread only (use post()).
+    void apply(std::shared_ptr<const runtime> next);
+    void begin_drain();
+    void pause_accepting();
+    void resume_accepting();
+
+    // For sessions (worker thread).
+    const std::shared_ptr<const runtime>& current() const { return runtime_; }
+    const std::shared_ptr<balancer_set>& balancers() const { return balancers_; }
+    upstream_pool& pool() { return pool_; }
+    bool draining() const { return draining_; }
+    std::list<session_slot>::iterator register_session(boost::asio::ip::tcp::socket* socket);
+    void unregister_session(std::list<session_slot>::iterator slot) { sessions_.erase(slot); }
+    connection_gate& gate() { return gate_; }
+
+private:
+    struct acceptor_entry {
+        boost::asio::ip::tcp::acceptor acceptor;
+        listener_info info;
+        boost::asio::steady_timer wait;  ///< backs off while at capacity or out of fds
+    };
+    boost::asio::awaitable<void> accept_loop(acceptor_entry& entry);
+
+    connection_gate& gate_;
+    unsigned index_;
+    // Declared before ioc_ so it outlives it: destroying the io_context destroys
+    // unfinished sessions, which unregister themselves here.
+    std::list<session_slot> sessions_;
+    boost::asio::io_context ioc_{1};
+    std::shared_ptr<const runtime> runtime_;
+    std::shared_ptr<balancer_set> balancers_;
+    upstream_pool pool_;
+    std::list<acceptor_entry> acceptors_;
+    bool draining_ = false;
+};
+
+/// Serves one downstream connection until it closes (proxy/session.cpp).
+boost::asio::awaitable<void> run_session(worker& owner, boost::asio::ip::tcp::socket socket,
+                                         const listener_info& listener);
+
+}  // namespace tracegate::proxy
