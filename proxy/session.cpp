@@ -6,6 +6,8 @@
 #include "proxy/worker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -114,6 +116,22 @@ private:
                                                std::size_t& header_length);
     net::awaitable<bool> serve_one(const runtime& rt, bool first);
 
+    /// Reads into buffer_ until `deadline` without Beast's stream timeout, which would
+    /// close the socket: a header timeout still owes the client its 408.
+    net::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_until(
+        clock_type::time_point deadline, std::size_t room) {
+        using namespace net::experimental::awaitable_operators;
+        client_.expires_never();
+        if (deadline == clock_type::time_point::max())
+            co_return co_await client_.socket().async_read_some(buffer_.prepare(room), tuple);
+        net::steady_timer timer(client_.get_executor(), deadline);
+        auto result = co_await (client_.socket().async_read_some(buffer_.prepare(room), tuple) ||
+                                timer.async_wait(tuple));
+        if (result.index() == 1)
+            co_return std::tuple{boost::system::error_code(beast::error::timeout), std::size_t{0}};
+        co_return std::get<0>(result);
+    }
+
     net::awaitable<void> close_gracefully() {
         using namespace std::chrono_literals;
         boost::system::error_code ec;
@@ -153,7 +171,14 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
     };
     drop_leading_empty_lines();
 
-    if (buffer_.size() == 0 && !first) {
+    if (buffer_.size() == 0 && first && limits.header_timeout.count() > 0) {
+        // A new connection must start its request within header_timeout too.
+        auto [ec, n] = co_await read_until(accepted_at_ + limits.header_timeout, 16384);
+        if (ec == beast::error::timeout) co_return header_outcome::timed_out;
+        if (ec) co_return header_outcome::closed;
+        buffer_.commit(n);
+        drop_leading_empty_lines();
+    } else if (buffer_.size() == 0 && !first) {
         // Between requests: wait up to idle_timeout for the next one; a drain may end it.
         if (worker_.draining()) co_return header_outcome::closed;
         slot_->idle = true;
@@ -180,12 +205,11 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
         }
         if (data.size() >= max_header) co_return header_outcome::too_large;
         scanned = data.size();
-        if (limits.header_timeout.count() > 0)
-            client_.expires_at(deadline);
-        else
-            client_.expires_never();
         const auto room = std::min<std::size_t>(16384, max_header + 4 - data.size());
-        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(room), tuple);
+        auto [ec, n] = co_await read_until(limits.header_timeout.count() > 0
+                                               ? deadline
+                                               : clock_type::time_point::max(),
+                                           room);
         if (ec == beast::error::timeout) co_return header_outcome::timed_out;
         if (ec) co_return header_outcome::closed;
         buffer_.commit(n);
