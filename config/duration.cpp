@@ -40,6 +40,10 @@ std::optional<duration> parse_duration(std::string_view text, std::string& probl
     for (const unit& u : units) {
         if (u.suffix == suffix) found = &u;
     }
+    if (found == nullptr && suffix.starts_with('.')) {
+        problem = "not a whole number; use a smaller unit, e.g. 1500ms for 1.5s";
+        return std::nullopt;
+    }
     if (found == nullptr) {
         problem = suffix.empty() ? "missing unit"
                                  : "unknown unit \"" + std::string(suffix) + "\"";
@@ -48,11 +52,12 @@ std::optional<duration> parse_duration(std::string_view text, std::string& probl
     const std::int64_t limit = std::numeric_limits<std::int64_t>::max() / found->milliseconds;
     std::int64_t amount = 0;
     for (char c : text.substr(0, digits)) {
-        amount = amount * 10 + (c - '0');
-        if (amount > limit) {
+        const int digit = c - '0';
+        if (amount > (limit - digit) / 10) {  // amount * 10 + digit > limit, without overflow
             problem = "too large";
             return std::nullopt;
         }
+        amount = amount * 10 + digit;
     }
     return duration{amount * found->milliseconds};
 }

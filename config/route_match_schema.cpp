@@ -46,7 +46,6 @@ public:
     explicit match_reader(yaml_reader& reader) : r_(reader) {}
 
     route_match read(const field& match) {
-        if (match.node.IsNull()) return m_;  // "match:" with nothing under it matches everything.
         r_.for_each_key(match, "match", match_keys, [&](const field& f) { read_key(f); });
         return std::move(m_);
     }

@@ -44,6 +44,7 @@ void yaml_reader::fail(const YAML::Mark& at, std::string message) {
 bool yaml_reader::for_each_key(const field& map, std::string_view context,
                                std::span<const std::string_view> known,
                                const std::function<void(const field&)>& on_key) {
+    if (map.node.IsNull()) return true;  // "limits:" with everything commented out
     if (!map.node.IsMap()) {
         fail(map.mark, map.label + ": expected a map, got " + describe(map.node));
         return false;
@@ -80,6 +81,7 @@ bool yaml_reader::for_each_key(const field& map, std::string_view context,
 
 bool yaml_reader::for_each_item(const field& list, std::string_view item_label,
                                 const std::function<void(const field&)>& on_item) {
+    if (list.node.IsNull()) return true;  // "routes:" with every item commented out
     if (!list.node.IsSequence()) {
         fail(list.mark, list.label + ": expected a list, got " + describe(list.node));
         return false;

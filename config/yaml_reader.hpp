@@ -39,13 +39,14 @@ public:
     std::vector<error>& errors() { return errors_; }
 
     /// For a map: reports keys not in `known` (suggesting the nearest) and repeated keys,
-    /// and calls `on_key` with each other entry. Reports and returns false for a non-map.
+    /// and calls `on_key` with each other entry. An empty value is an empty map.
+    /// Reports and returns false for anything else.
     bool for_each_key(const field& map, std::string_view context,
                       std::span<const std::string_view> known,
                       const std::function<void(const field&)>& on_key);
 
     /// For a list: calls `on_item` with each element, labelled `item_label`.
-    /// Reports and returns false for a non-list.
+    /// An empty value is an empty list. Reports and returns false for anything else.
     bool for_each_item(const field& list, std::string_view item_label,
                        const std::function<void(const field&)>& on_item);
 
