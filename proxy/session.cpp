@@ -172,8 +172,12 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
     drop_leading_empty_lines();
 
     if (buffer_.size() == 0 && first && limits.header_timeout.count() > 0) {
-        // A new connection must start its request within header_timeout too.
+        // A new connection must start its request within header_timeout too. Until its
+        // first byte it is idle: a drain closes it.
+        if (worker_.draining()) co_return header_outcome::closed;
+        slot_->idle = true;
         auto [ec, n] = co_await read_until(accepted_at_ + limits.header_timeout, 16384);
+        slot_->idle = false;
         if (ec == beast::error::timeout) co_return header_outcome::timed_out;
         if (ec) co_return header_outcome::closed;
         buffer_.commit(n);

@@ -1,0 +1,88 @@
+#include "proxy/hop_by_hop.hpp"
+
+#include <boost/beast/http/fields.hpp>
+#include <gtest/gtest.h>
+
+namespace tracegate::proxy {
+namespace {
+namespace http = boost::beast::http;
+
+TEST(hop_by_hop, removes_connection_and_every_header_it_names) {
+    http::fields f;
+    f.set(http::field::connection, "keep-alive, X-Custom");
+    f.insert(http::field::connection, "x-other");
+    f.set("x-custom", "1");
+    f.set("x-other", "2");
+    f.set("x-kept", "3");
+    f.set(http::field::keep_alive, "timeout=5");
+    f.set(http::field::proxy_connection, "keep-alive");
+    f.set(http::field::te, "trailers");
+    f.set(http::field::trailer, "x-checksum");
+    f.set(http::field::transfer_encoding, "chunked");
+    f.set(http::field::upgrade, "websocket");
+    remove_hop_by_hop(f, false);
+    for (auto name : {"connection", "x-custom", "x-other", "keep-alive", "proxy-connection", "te",
+                      "trailer", "transfer-encoding", "upgrade"})
+        EXPECT_EQ(f.count(name), 0u) << name;
+    EXPECT_EQ(f["x-kept"], "3");
+}
+
+TEST(hop_by_hop, keeps_upgrade_for_a_tunnel) {
+    http::fields f;
+    f.set(http::field::connection, "Upgrade");
+    f.set(http::field::upgrade, "websocket");
+    remove_hop_by_hop(f, true);
+    EXPECT_EQ(f[http::field::upgrade], "websocket");
+    EXPECT_EQ(f.count(http::field::connection), 0u);
+}
+
+TEST(hop_by_hop, connection_cannot_remove_host_or_content_length) {
+    http::fields f;
+    f.set(http::field::connection, "host, content-length");
+    f.set(http::field::host, "example.com");
+    f.set(http::field::content_length, "5");
+    remove_hop_by_hop(f, false);
+    EXPECT_EQ(f[http::field::host], "example.com");
+    EXPECT_EQ(f[http::field::content_length], "5");
+}
+
+TEST(hop_by_hop, transfer_encoding_must_end_in_chunked_with_known_codings) {
+    auto check = [](std::initializer_list<const char*> lines) {
+        http::fields f;
+        for (auto l : lines) f.insert(http::field::transfer_encoding, l);
+        return check_request_transfer_encoding(f);
+    };
+    EXPECT_EQ(check({}), transfer_coding::none);
+    EXPECT_EQ(check({"chunked"}), transfer_coding::chunked);
+    EXPECT_EQ(check({"Chunked"}), transfer_coding::chunked);
+    EXPECT_EQ(check({"gzip, chunked"}), transfer_coding::chunked);
+    EXPECT_EQ(check({"gzip", "chunked"}), transfer_coding::chunked);
+    EXPECT_EQ(check({"gzip"}), transfer_coding::invalid);
+    EXPECT_EQ(check({"chunked, gzip"}), transfer_coding::invalid);
+    EXPECT_EQ(check({"chunked", "chunked"}), transfer_coding::invalid);
+    EXPECT_EQ(check({"br, chunked"}), transfer_coding::invalid);
+    EXPECT_EQ(check({""}), transfer_coding::invalid);
+}
+
+TEST(hop_by_hop, forwarded_for_is_appended_to_every_earlier_hop) {
+    http::fields f;
+    f.insert("x-forwarded-for", "10.0.0.1");
+    f.insert("X-Forwarded-For", "10.0.0.2, 10.0.0.3");
+    f.set(http::field::host, "shop.example.com");
+    f.set("x-forwarded-proto", "https");
+    set_forwarded_headers(f, "127.0.0.1", "http");
+    EXPECT_EQ(f.count("x-forwarded-for"), 1u);
+    EXPECT_EQ(f["x-forwarded-for"], "10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1");
+    EXPECT_EQ(f["x-forwarded-proto"], "http");
+    EXPECT_EQ(f["x-forwarded-host"], "shop.example.com");
+}
+
+TEST(hop_by_hop, forwarded_for_starts_with_the_client_when_absent) {
+    http::fields f;
+    set_forwarded_headers(f, "::1", "http");
+    EXPECT_EQ(f["x-forwarded-for"], "::1");
+    EXPECT_EQ(f.count("x-forwarded-host"), 0u);
+}
+
+}  // namespace
+}  // namespace tracegate::proxy
