@@ -22,13 +22,21 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 namespace {
 
-/// Lets the proxy hold as many connections as the hard limit allows.
-void raise_fd_limit() {
+/// Lets the proxy hold as many connections as the hard limit allows, and says so when
+/// max_connections cannot be reached: each connection may hold an upstream one too.
+void raise_fd_limit(std::uint64_t max_connections) {
     rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
     }
+    const std::uint64_t needed = 2 * max_connections + 256;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+        TG_LOG(warn) << "open file limit " << limit.rlim_cur << " is below the " << needed
+                     << " that max_connections " << max_connections
+                     << " may need; accepts will pause when it is reached";
 }
 
 bool same_listeners(const config::settings& a, const config::settings& b) {
@@ -148,7 +156,7 @@ server::~server() = default;
 
 int server::run() {
     auto& s = *impl_;
-    raise_fd_limit();
+    raise_fd_limit(s.current->settings->limits.max_connections);
     std::signal(SIGPIPE, SIG_IGN);
     // Signals are taken by the main thread only: block them before any thread starts.
     sigset_t signals;
