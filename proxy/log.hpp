@@ -40,7 +40,8 @@ private:
 }  // namespace tracegate::log
 
 /// TG_LOG(info) << "listener " << name << " listening on " << address;
-#define TG_LOG(lvl)                                                   \
-    if (!::tracegate::log::enabled(::tracegate::log::level::lvl)) {   \
-    } else                                                            \
-        ::tracegate::log::line(::tracegate::log::level::lvl)
+/// (A `for`, not an `if`: safe inside an unbraced if/else of the caller.)
+#define TG_LOG(lvl)                                                                   \
+    for (bool tg_log_on_ = ::tracegate::log::enabled(::tracegate::log::level::lvl);  \
+         tg_log_on_; tg_log_on_ = false)                                              \
+    ::tracegate::log::line(::tracegate::log::level::lvl)

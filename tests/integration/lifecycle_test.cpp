@@ -1,0 +1,225 @@
+// The process over time: connection limits, graceful shutdown on SIGTERM, bounded drain,
+// and live reload on SIGHUP.
+#include "tests/support/http_client.hpp"
+#include "tests/support/proxy_fixture.hpp"
+#include "tests/support/raw_client.hpp"
+#include "tests/support/text_template.hpp"
+#include "tests/support/tracegate_process.hpp"
+#include "tests/support/upstream_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <future>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace tracegate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// Starts `target` on its own connection in the background.
+std::future<http_response> get_in_background(std::uint16_t port, std::string target) {
+    return std::async(std::launch::async, [port, target = std::move(target)] {
+        http_client client(port, 20s);
+        return client.get(target);
+    });
+}
+
+/// Polls new connections until one is refused (or reset while connecting); false when `timeout` passes first.
+bool connections_become_refused(std::uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+        raw_client probe(port, 500ms);
+        // Reset: the handshake raced with the listener closing; not served either way.
+        if (!probe.connected())
+            return probe.error() == boost::asio::error::connection_refused ||
+                   probe.error() == boost::asio::error::connection_reset;
+        // Accepted into a backlog that is being closed, or still served: try again.
+        probe.close();
+        std::this_thread::sleep_for(10ms);
+    }
+    return false;
+}
+
+TEST(lifecycle, connection_over_max_connections_waits_until_one_closes) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address(), "limits:\n  max_connections: 2\n"));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+
+    auto first = std::make_unique<http_client>(port, io_timeout);
+    http_client second(port, io_timeout);
+    ASSERT_EQ(first->get("/one").status, 200u);
+    ASSERT_EQ(second.get("/two").status, 200u);
+
+    raw_client third(port);
+    ASSERT_TRUE(third.connected()) << "the kernel backlog should still take the connection";
+    ASSERT_TRUE(third.send("GET /three HTTP/1.1\r\nHost: a\r\n\r\n"));
+    EXPECT_FALSE(third.receive_some(700ms))
+        << "a third connection was served while two were open: " << third.received();
+
+    first.reset();  // closes a slot
+    ASSERT_TRUE(third.read_response(io_timeout)) << "never served after a slot freed up";
+    EXPECT_EQ(third.responses().at(0).body, "ok /three\n");
+
+    EXPECT_EQ(second.get("/two-again").status, 200u);
+    EXPECT_TRUE(proxy->running());
+}
+
+TEST(lifecycle, sigterm_finishes_the_request_in_flight_refuses_new_connections_and_exits_0) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address()));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+
+    auto in_flight = get_in_background(port, "/delay/3000");
+    ASSERT_TRUE(up.wait_for_requests(1, io_timeout)) << "the request never reached the upstream";
+    proxy->signal(SIGTERM);
+
+    EXPECT_TRUE(connections_become_refused(port, 2000ms))
+        << "new connections were still accepted after SIGTERM";
+    EXPECT_EQ(in_flight.wait_for(0s), std::future_status::timeout)
+        << "the request in flight ended before the listener closed; the test proves nothing";
+
+    const auto r = in_flight.get();
+    EXPECT_EQ(r.status, 200u) << r.describe();
+    EXPECT_EQ(r.body, "ok /delay/3000\n");
+    const auto status = proxy->wait_exit(10s);
+    ASSERT_TRUE(status) << "still running 10 s after SIGTERM";
+    EXPECT_EQ(*status, 0);
+}
+
+TEST(lifecycle, sigterm_when_idle_exits_0_promptly) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address()));
+    ASSERT_TRUE(proxy);
+    {
+        http_client client(proxy->port("main"), io_timeout);
+        ASSERT_EQ(client.get("/x").status, 200u);
+    }
+    proxy->signal(SIGTERM);
+    const auto status = proxy->wait_exit(3s);
+    ASSERT_TRUE(status);
+    EXPECT_EQ(*status, 0);
+}
+
+TEST(lifecycle, drain_timeout_bounds_shutdown_with_a_stuck_request) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address(), "limits:\n  drain_timeout: 300ms\n"));
+    ASSERT_TRUE(proxy);
+    auto stuck = get_in_background(proxy->port("main"), "/delay/10000");
+    ASSERT_TRUE(up.wait_for_requests(1, io_timeout));
+
+    const auto start = clock_type::now();
+    proxy->signal(SIGTERM);
+    const auto status = proxy->wait_exit(5s);
+    const auto elapsed = clock_type::now() - start;
+    ASSERT_TRUE(status) << "drain_timeout 300ms, yet still running 5 s after SIGTERM";
+    EXPECT_LT(elapsed, 3s);
+    EXPECT_EQ(*status, 0);
+    const auto r = stuck.get();
+    EXPECT_NE(r.status, 200u) << "the stuck request cannot have completed: " << r.describe();
+}
+
+TEST(lifecycle, idle_client_connection_is_closed_after_idle_timeout) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address(), "limits:\n  idle_timeout: 300ms\n"));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    ASSERT_EQ(client.get("/x").status, 200u);
+    const auto start = clock_type::now();
+    EXPECT_TRUE(client.wait_closed_by_peer(5s)) << "an idle keep-alive connection was kept past idle_timeout";
+    EXPECT_GE(clock_type::now() - start, 250ms) << "closed before idle_timeout";
+}
+
+TEST(lifecycle, every_log_line_carries_a_level) {
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address()));
+    ASSERT_TRUE(proxy);
+    {
+        http_client client(proxy->port("main"), io_timeout);
+        ASSERT_EQ(client.get("/x").status, 200u);
+        ASSERT_EQ(client.get("/close-now").status, 502u);
+    }
+    proxy->signal(SIGTERM);
+    ASSERT_TRUE(proxy->wait_exit(10s));
+    const std::regex level(R"(\b(debug|info|warn|warning|error)\b)", std::regex::icase);
+    std::istringstream log(proxy->log());
+    std::size_t lines = 0;
+    for (std::string line; std::getline(log, line); ++lines)
+        EXPECT_TRUE(std::regex_search(line, level)) << "log line without a level: " << line;
+    EXPECT_GE(lines, 2u) << "expected at least the listener line and a shutdown line";
+}
+
+std::string two_upstream_config(const upstream_server& a, const upstream_server& b,
+                                std::string_view target) {
+    return fill(R"(service_name: itest
+workers: 2
+listeners:
+  - name: main
+    address: 127.0.0.1:0
+upstreams:
+  - name: blue
+    endpoints: [${a}]
+  - name: green
+    endpoints: [${b}]
+routes:
+  - name: svc
+    match: {path_prefix: /svc/}
+    upstream: ${target}
+)",
+                {{"a", a.address()}, {"b", b.address()}, {"target", std::string(target)}});
+}
+
+TEST(lifecycle, sighup_reload_sends_new_requests_to_the_new_upstream_and_keeps_old_connections) {
+    upstream_server blue("blue"), green("green");
+    auto proxy = start_proxy(two_upstream_config(blue, green, "blue"));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+
+    http_client before(port, io_timeout);
+    ASSERT_EQ(before.get("/svc/a").header("x-upstream-name"), "blue");
+
+    proxy->rewrite_config(two_upstream_config(blue, green, "green"));
+    proxy->signal(SIGHUP);
+    ASSERT_TRUE(proxy->wait_for_log("config reloaded", io_timeout));
+
+    http_client after(port, io_timeout);
+    const auto r = after.get("/svc/b");
+    EXPECT_EQ(r.status, 200u) << r.describe();
+    EXPECT_EQ(r.header("x-upstream-name"), "green");
+
+    const auto old = before.get("/svc/c");
+    EXPECT_EQ(old.status, 200u) << "the keep-alive connection opened before the reload broke: "
+                                << old.describe();
+    EXPECT_TRUE(proxy->running());
+}
+
+TEST(lifecycle, sighup_with_an_invalid_config_is_rejected_and_the_old_config_keeps_serving) {
+    upstream_server blue("blue"), green("green");
+    auto proxy = start_proxy(two_upstream_config(blue, green, "blue"));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+
+    // Line 14 names an upstream that does not exist.
+    proxy->rewrite_config(two_upstream_config(blue, green, "purple"));
+    proxy->signal(SIGHUP);
+    ASSERT_TRUE(proxy->wait_for_log("config reload rejected", io_timeout));
+    const std::string location = proxy->config_path() + ":14:";
+    EXPECT_TRUE(proxy->wait_for_log(regex_escape(location) + R"(\d+: )", 2s))
+        << "no FILE:LINE:COLUMN error for line 14 in the log";
+    EXPECT_FALSE(proxy->log_contains("config reloaded"));
+
+    http_client client(port, io_timeout);
+    const auto r = client.get("/svc/still");
+    EXPECT_EQ(r.status, 200u) << r.describe();
+    EXPECT_EQ(r.header("x-upstream-name"), "blue");
+    EXPECT_TRUE(proxy->running());
+}
+
+}  // namespace
+}  // namespace tracegate::test
