@@ -61,6 +61,17 @@ bool header_bytes_acceptable(std::string_view header) {
     return !header.empty() && header[0] != ' ' && header[0] != '\t';
 }
 
+/// A request line ending in a well-formed "HTTP/d.d" that is not 1.0 or 1.1: the parser
+/// refuses it, but the client deserves 505 rather than 400 (RFC 9110 15.6.6).
+bool well_formed_other_version(std::string_view header) {
+    const auto line = header.substr(0, header.find("\r\n"));
+    if (line.size() < 9) return false;
+    const auto v = line.substr(line.size() - 9);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return v[0] == ' ' && v.substr(1, 5) == "HTTP/" && digit(v[6]) && v[7] == '.' &&
+           digit(v[8]) && v.substr(6) != "1.0" && v.substr(6) != "1.1";
+}
+
 /// Turns an absolute-form target ("http://host/path") into origin-form plus Host
 /// (RFC 9112 3.2.2). Returns false for a target that is neither.
 bool normalize_target(http::request_header<>& h) {
@@ -256,6 +267,7 @@ net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
     if (ec || !parser.is_header_done()) {
         const auto& failure = ec == http::error::body_limit     ? failures::body_too_large
                               : ec == http::error::header_limit ? failures::header_too_large
+                              : well_formed_other_version(raw)  ? failures::version_not_supported
                                                                 : failures::bad_request;
         co_await send_failure(client_, failure, false, 11, false);
         co_return false;

@@ -102,6 +102,38 @@ TEST_F(malformed_input, body_within_max_body_bytes_is_forwarded) {
     EXPECT_TRUE(r.body.starts_with("bytes=1000 ")) << r.body;
 }
 
+TEST_F(malformed_input, unsupported_http_version_gets_505_without_reaching_the_upstream) {
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("GET / HTTP/2.0\r\nHost: a\r\n\r\n"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    const auto r = only_response(raw);
+    EXPECT_EQ(r.status, 505u) << r.describe();
+    EXPECT_EQ(r.header("x-tracegate-error"), "version_not_supported");
+    EXPECT_EQ(up_.request_count(), 0u);
+}
+
+TEST_F(malformed_input, http10_request_without_host_is_forwarded_with_one) {
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("GET /old-client HTTP/1.0\r\n\r\n"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    EXPECT_EQ(only_response(raw).status, 200u) << raw.received();
+    ASSERT_EQ(up_.request_count(), 1u);
+    const auto host = find_header(up_.requests().at(0).headers, "host");
+    EXPECT_TRUE(host && !host->empty()) << "HTTP/1.1 to the upstream requires a Host header";
+}
+
+TEST_F(malformed_input, absolute_form_target_is_forwarded_in_origin_form) {
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("GET http://shop.example.com/cart?id=1 HTTP/1.1\r\nHost: ignored\r\n"
+                         "Connection: close\r\n\r\n"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    EXPECT_EQ(only_response(raw).status, 200u) << raw.received();
+    ASSERT_EQ(up_.request_count(), 1u);
+    const auto request = up_.requests().at(0);
+    EXPECT_EQ(request.target, "/cart?id=1");
+    EXPECT_EQ(find_header(request.headers, "host"), "shop.example.com");
+}
+
 struct bad_request_case {
     const char* name;
     const char* bytes;
@@ -147,7 +179,12 @@ INSTANTIATE_TEST_SUITE_P(
         bad_request_case{"obs_fold_continuation_line",
                          "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n"},
         bad_request_case{"negative_content_length",
-                         "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"}),
+                         "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"},
+        bad_request_case{"http11_without_host", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"},
+        bad_request_case{"two_host_headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+        bad_request_case{"bare_lf_line_ending", "GET / HTTP/1.1\r\nHost: a\nX-A: 1\r\n\r\n"},
+        bad_request_case{"target_neither_origin_nor_absolute_form",
+                         "GET index.html HTTP/1.1\r\nHost: a\r\n\r\n"}),
     [](const ::testing::TestParamInfo<bad_request_case>& info) { return std::string(info.param.name); });
 
 }  // namespace
