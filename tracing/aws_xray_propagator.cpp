@@ -34,7 +34,8 @@ std::optional<trace_id> parse_root(std::string_view root) noexcept {
 std::optional<span_context> aws_xray_propagator::parse(std::string_view value) noexcept {
     std::optional<trace_id> root;
     std::optional<span_id> parent;
-    std::optional<std::optional<bool>> sampled;  // outer: field seen; inner: decision
+    bool sampled_seen = false;
+    std::optional<bool> sampled;  // the decision; nullopt for "?" or no field
     while (!value.empty()) {
         const auto semicolon = value.find(';');
         const std::string_view field = detail::trim_ows(value.substr(0, semicolon));
@@ -53,14 +54,13 @@ std::optional<span_context> aws_xray_propagator::parse(std::string_view value) n
             parent = span_id::from_hex(text);
             if (!parent || !parent->is_valid()) return std::nullopt;
         } else if (key == "Sampled") {
-            if (sampled) return std::nullopt;
+            if (sampled_seen) return std::nullopt;
+            sampled_seen = true;
             if (text == "1")
-                sampled.emplace(true);
+                sampled = true;
             else if (text == "0")
-                sampled.emplace(false);
-            else if (text == "?")  // "sampling decision requested": the receiver decides
-                sampled.emplace(std::nullopt);
-            else
+                sampled = false;
+            else if (text != "?")  // "?": "sampling decision requested", the receiver decides
                 return std::nullopt;
         }
         // Self=, Lineage= and custom fields carry nothing for the span context.
@@ -70,7 +70,7 @@ std::optional<span_context> aws_xray_propagator::parse(std::string_view value) n
     span_context ctx;
     ctx.trace_id = *root;
     ctx.span_id = *parent;
-    ctx.set_sampling_decision(sampled.value_or(std::nullopt));
+    ctx.set_sampling_decision(sampled);
     ctx.is_remote = true;
     return ctx;
 }
