@@ -6,11 +6,13 @@
 // part they need; none of them sees YAML.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tracegate::config {
@@ -31,6 +33,9 @@ struct address {
 struct listener_config {
     std::string name;
     address bind;                 ///< `address:` key; host must be an IP literal.
+    /// false (a listener facing the internet): an incoming trace context is never the
+    /// parent; it becomes a span link, and its sampled flag and the force header are ignored.
+    bool trust_incoming_trace = true;
 };
 
 enum class lb_policy { round_robin, least_request, random };
@@ -42,6 +47,19 @@ struct upstream_config {
     lb_policy lb = lb_policy::round_robin;
     duration connect_timeout{2000};
     std::uint32_t max_idle_connections = 64;  ///< Pooled idle connections per worker.
+};
+
+/// A label put on spans: `{name, header}`, `{name, literal}` or `{name, env}`.
+struct tag_config {
+    enum class source { header, literal, env };
+
+    std::string name;                ///< Span attribute name; unique within its list.
+    source from = source::literal;
+    /// header: the request header's name (lowercase); literal: the text;
+    /// env: the environment variable's value, read when the config was loaded.
+    std::string value;
+
+    friend bool operator==(const tag_config&, const tag_config&) = default;
 };
 
 /// How a route selects requests. Every present criterion must hold.
@@ -59,6 +77,9 @@ struct route_config {
     route_match match;
     std::string upstream;
     duration timeout{30000};  ///< Whole upstream exchange; 0 = no limit.
+    /// Server span name; placeholders {method} {path} {host} {route} (route = `name`).
+    std::string span_name = "{method} {route}";
+    std::vector<tag_config> tags;  ///< Added to this route's server spans, after the global ones.
 };
 
 /// Every limit has a name here and a safe default.
@@ -71,6 +92,36 @@ struct limits_config {
     duration drain_timeout{15000};
 };
 
+/// Head sampling and the exceptions to it.
+struct sampling_config {
+    double ratio = 1.0;       ///< 0..1, OpenTelemetry TraceIdRatioBased on the trace id.
+    bool parent_based = true; ///< Honour the incoming sampled flag (trusted listeners only).
+    std::optional<std::string> force_header;  ///< Lowercase; present forces sampling. nullopt = off.
+    std::optional<double> max_per_second;     ///< Cap on new sampled root traces (> 0). nullopt = none.
+    bool keep_errors = true;         ///< Record the proxy's span of a 5xx / proxy error anyway.
+    duration keep_slower_than{0};    ///< Record the proxy's span of a slower request anyway; 0 = off.
+};
+
+/// Propagation format names, as OpenTelemetry spells them (OTEL_PROPAGATORS).
+/// `none` (alone) is also accepted in the file and means an empty list.
+inline constexpr std::array<std::string_view, 7> propagation_format_names{
+    "tracecontext", "baggage", "b3", "b3multi", "jaeger", "cloudtrace", "xray"};
+
+struct tracing_config {
+    /// Formats read from requests, in precedence order (first valid wins). Empty = `[none]`.
+    std::vector<std::string> extract{"tracecontext", "b3multi", "b3", "jaeger", "cloudtrace", "xray"};
+    /// Formats always written upstream (plus every format that arrived). Empty = `[none]`.
+    std::vector<std::string> inject{"tracecontext"};
+    bool upstream_span = true;    ///< A CLIENT span per upstream attempt.
+    bool response_header = true;  ///< W3C `traceresponse` on responses to the client.
+    std::string request_id_header = "x-request-id";  ///< Lowercase header name.
+    bool record_query = false;    ///< `url.query` attribute (may hold secrets).
+    std::uint32_t max_tag_value_bytes = 256;  ///< Header-sourced tag values are cut to this (>= 1).
+    sampling_config sampling;
+    std::vector<tag_config> tags;  ///< Global labels on every server span.
+    std::optional<std::string> file;  ///< JSON-lines span file; "-" = stdout. nullopt = none.
+};
+
 struct settings {
     std::string service_name = "tracegate";
     unsigned workers = 0;  ///< 0 = one per core.
@@ -78,6 +129,7 @@ struct settings {
     std::vector<upstream_config> upstreams;
     std::vector<route_config> routes;  ///< When empty and one upstream: everything goes there.
     limits_config limits;
+    tracing_config tracing;
     std::string source;  ///< File the config came from ("<embedded>" for the defaults).
 };
 

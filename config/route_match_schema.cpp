@@ -1,6 +1,8 @@
 // The `match:` part of a route: what routing/ compares each request against.
 #include "config/schema.hpp"
 
+#include "config/http_tokens.hpp"
+
 #include <algorithm>
 #include <array>
 #include <regex>
@@ -11,23 +13,6 @@ namespace {
 
 constexpr std::array<std::string_view, 6> match_keys{
     "host", "path", "path_prefix", "path_regex", "methods", "headers"};
-
-char to_lower_ascii(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-char to_upper_ascii(char c) {
-    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-// RFC 9110 section 5.6.2: methods and header field names are tokens.
-bool is_token(std::string_view text) {
-    constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
-    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               specials.find(c) != std::string_view::npos;
-    });
-}
 
 // Exact names, or "*.suffix": routing/ matches the '*' against one or more labels.
 std::optional<std::string> host_pattern_problem(std::string_view host) {

@@ -17,6 +17,10 @@ std::optional<address> parse_address(std::string_view text, std::string& problem
 /// parse_duration(); on failure nullopt and a one-phrase reason in `problem`.
 std::optional<duration> parse_duration(std::string_view text, std::string& problem);
 
+/// A finite decimal number, the whole of `text` ("0.25", "1", "1e-3", "-2"); no
+/// "inf", "nan", hex, or surrounding spaces.
+std::optional<double> parse_number(std::string_view text);
+
 /// True for an IPv4 dotted quad or an IPv6 literal (without brackets).
 bool is_ip_literal(std::string_view host);
 

@@ -1,5 +1,6 @@
 // The tracegate config schema: top level, listeners, upstreams, routes, limits, and the
-// checks that need the whole file (duplicate names, routes naming upstreams).
+// checks that need the whole file (duplicate names, routes naming upstreams). The
+// tracing section and OTEL_* variables are in tracing_schema.cpp.
 #include "config/schema.hpp"
 
 #include "config/edit_distance.hpp"
@@ -15,12 +16,13 @@ namespace tracegate::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> top_keys{
-    "service_name", "workers", "listeners", "upstreams", "routes", "limits"};
-constexpr std::array<std::string_view, 2> listener_keys{"name", "address"};
+constexpr std::array<std::string_view, 7> top_keys{
+    "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing"};
+constexpr std::array<std::string_view, 3> listener_keys{"name", "address", "trust_incoming_trace"};
 constexpr std::array<std::string_view, 5> upstream_keys{
     "name", "endpoints", "lb", "connect_timeout", "max_idle_connections"};
-constexpr std::array<std::string_view, 4> route_keys{"name", "match", "upstream", "timeout"};
+constexpr std::array<std::string_view, 6> route_keys{
+    "name", "match", "upstream", "timeout", "span_name", "tags"};
 constexpr std::array<std::string_view, 6> limits_keys{
     "max_header_bytes", "header_timeout", "idle_timeout",
     "max_body_bytes",   "max_connections", "drain_timeout"};
@@ -64,12 +66,14 @@ public:
         check_unique(upstream_names_, "upstream");
         check_unique(route_names_, "route");
         check_route_upstreams();
+        apply_otel_env(s_, in_file_, r_);
         return std::move(s_);
     }
 
 private:
     void read_top_key(const field& f) {
         if (f.label == "service_name") {
+            in_file_.service_name = true;
             if (auto name = r_.text(f)) {
                 if (name->empty()) r_.fail(f.mark, "service_name: must not be empty");
                 s_.service_name = std::move(*name);
@@ -82,6 +86,8 @@ private:
             upstreams_ = {f, !r_.for_each_item(f, "upstream", [&](const field& i) { read_upstream(i); })};
         } else if (f.label == "routes") {
             routes_ = {f, !r_.for_each_item(f, "route", [&](const field& i) { read_route(i); })};
+        } else if (f.label == "tracing") {
+            s_.tracing = read_tracing(f, r_, in_file_);
         } else {
             read_limits(f);
         }
@@ -104,11 +110,15 @@ private:
 
     void read_listener(const field& item) {
         std::optional<field> name, bind;
+        listener_config l;
         const bool is_map = r_.for_each_key(item, "listener", listener_keys, [&](const field& f) {
-            (f.label == "name" ? name : bind) = f;
+            if (f.label == "trust_incoming_trace") {
+                if (auto b = r_.boolean(f)) l.trust_incoming_trace = *b;
+            } else {
+                (f.label == "name" ? name : bind) = f;
+            }
         });
         if (!is_map) return;
-        listener_config l;
         if (auto n = required_text(item, name, "name")) {
             l.name = *n;
             listener_names_.push_back({*n, name->mark});
@@ -189,6 +199,10 @@ private:
                 upstream = f;
             } else if (f.label == "match") {
                 rc.match = read_route_match(f, r_);
+            } else if (f.label == "span_name") {
+                if (auto t = read_span_name(f, r_)) rc.span_name = std::move(*t);
+            } else if (f.label == "tags") {
+                rc.tags = read_tags(f, r_);
             } else if (auto d = r_.duration_value(f)) {
                 rc.timeout = *d;
             }
@@ -281,6 +295,7 @@ private:
     yaml_reader& r_;
     settings s_;
     section listeners_, upstreams_, routes_;
+    keys_in_file in_file_;
     // Positions live beside the settings, which have no room for them.
     std::vector<named> listener_names_, upstream_names_, route_names_, route_upstreams_;
 };

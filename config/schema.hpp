@@ -22,3 +22,30 @@ namespace tracegate::config::detail {
 route_match read_route_match(const field& match, yaml_reader& reader);
 
 }  // namespace tracegate::config::detail
+
+namespace tracegate::config::detail {
+
+/// Keys the file set itself: OpenTelemetry's environment variables fill in only the others.
+struct keys_in_file {
+    bool service_name = false;
+    bool extract = false;
+    bool inject = false;
+    bool ratio = false;
+    bool parent_based = false;
+};
+
+/// Reads the top-level `tracing:` map, noting in `in_file` which keys it set.
+tracing_config read_tracing(const field& tracing, yaml_reader& reader, keys_in_file& in_file);
+
+/// Reads a list of `{name, header | literal | env}` tags (global or a route's).
+std::vector<tag_config> read_tags(const field& tags, yaml_reader& reader);
+
+/// Reads a route's `span_name` template, checking its placeholders.
+std::optional<std::string> read_span_name(const field& f, yaml_reader& reader);
+
+/// Applies OTEL_SERVICE_NAME, OTEL_PROPAGATORS, OTEL_TRACES_SAMPLER and
+/// OTEL_TRACES_SAMPLER_ARG (read through reader.env()) to what the file left unset.
+/// A bad value is an error at line 1, column 1, its message starting with the variable.
+void apply_otel_env(settings& s, const keys_in_file& in_file, yaml_reader& reader);
+
+}  // namespace tracegate::config::detail

@@ -125,6 +125,16 @@ std::optional<std::uint64_t> yaml_reader::integer(const field& f, std::uint64_t 
     return number;
 }
 
+std::optional<bool> yaml_reader::boolean(const field& f) {
+    const std::optional<std::string> value = text(f);
+    if (!value) return std::nullopt;
+    if (*value == "true" || *value == "True" || *value == "TRUE") return true;
+    if (*value == "false" || *value == "False" || *value == "FALSE") return false;
+    fail(f.mark, f.label + ": expected true or false, got " +
+                     (f.node.IsNull() ? std::string("nothing") : "\"" + *value + "\""));
+    return std::nullopt;
+}
+
 std::optional<duration> yaml_reader::duration_value(const field& f) {
     const std::optional<std::string> value = text(f);
     if (!value) return std::nullopt;

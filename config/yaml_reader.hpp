@@ -56,11 +56,17 @@ public:
     /// A non-negative integer no greater than `max`.
     std::optional<std::uint64_t> integer(const field& f, std::uint64_t max);
 
+    /// `true` or `false` (also `True`, `TRUE`, `False`, `FALSE`, as YAML 1.2 spells them).
+    std::optional<bool> boolean(const field& f);
+
     /// A duration (see parse_duration()).
     std::optional<duration> duration_value(const field& f);
 
     /// "host:port" or "[v6]:port" (see parse_address(); port 0 passes).
     std::optional<address> address_value(const field& f);
+
+    /// The environment ${VAR} lookups read (also OTEL_* and `env:` tags).
+    const env_lookup& env() const { return env_; }
 
 private:
     std::string file_;

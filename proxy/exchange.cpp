@@ -39,7 +39,7 @@ net::awaitable<relay_error> relay_body(beast::tcp_stream& in, beast::flat_buffer
                                        beast::tcp_stream& out,
                                        http::serializer<is_request, http::buffer_body>& sr,
                                        char* chunk, InDeadline in_deadline,
-                                       OutDeadline out_deadline) {
+                                       OutDeadline out_deadline, std::uint64_t& bytes) {
     auto& body = p.get().body();
     for (;;) {
         if (!p.is_done()) {
@@ -50,6 +50,7 @@ net::awaitable<relay_error> relay_body(beast::tcp_stream& in, beast::flat_buffer
             if (ec == http::error::need_buffer) ec = {};
             if (ec) co_return relay_error{relay_side::read, ec};
             body.size = relay_buffer::size - body.size;
+            bytes += body.size;
             // No bytes yet (a chunk header, say): a null buffer makes the serializer ask
             // for more instead of writing an empty chunk, which would end the body.
             body.data = body.size > 0 ? chunk : nullptr;
@@ -167,7 +168,7 @@ void set_deadline(beast::tcp_stream& stream, clock_type::time_point at) {
 }
 
 net::awaitable<bool> send_failure(beast::tcp_stream& client, const failure& f, bool keep_alive,
-                                  unsigned version, bool head) {
+                                  unsigned version, bool head, request_trace* trace) {
     using namespace std::chrono_literals;
     http::response<http::string_body> res{f.status, 11};
     res.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -175,13 +176,18 @@ net::awaitable<bool> send_failure(beast::tcp_stream& client, const failure& f, b
     std::string text(f.text);
     text += '\n';
     res.content_length(text.size());
-    if (!head) res.body() = std::move(text);
+    if (!head) res.body() = text;
     if (!keep_alive)
         res.set(http::field::connection, "close");
     else if (version == 10)
         res.set(http::field::connection, "keep-alive");
+    if (trace) {
+        trace->on_failure(f.reason, static_cast<unsigned>(f.status));
+        trace->decorate(res);
+    }
     client.expires_after(10s);
     auto [ec, n] = co_await http::async_write(client, res, tuple);
+    if (trace) trace->finish(0, ec ? 0 : text.size());
     co_return keep_alive && !ec;
 }
 
@@ -212,7 +218,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     auto fail = [&](const failure& f) -> net::awaitable<bool> {
         // The request body (if any) was not read: the connection cannot carry another.
         co_return co_await send_failure(cx.client, f, keep_alive && !body_pending, client_version,
-                                        head);
+                                        head, &cx.trace);
     };
 
     if (upstream.endpoints.empty()) co_return co_await fail(failures::no_endpoint);
@@ -233,13 +239,16 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         if (endpoint >= tried.size()) co_return co_await fail(*last_failure);
         tried[endpoint] = true;
         const auto& address = upstream.endpoints[endpoint];
+        cx.trace.begin_attempt(request, address);
         conn = cx.owner.pool().take(address.to_string(), limits.idle_timeout);
         if (conn) break;
         auto result = co_await connect_upstream(address, upstream.connect_timeout, deadline);
         if (result.connection) {
             conn = std::move(result.connection);
+            cx.trace.attempt().add_event("upstream connected");
             break;
         }
+        cx.trace.attempt().set_error(failure_for_connect(result.failure).reason);
         TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
                      << " endpoint " << address.to_string() << ": connect failed: "
                      << result.detail;
@@ -252,6 +261,8 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
 
     // Send the header; one retry on a fresh connection when a reused one turns out to
     // have been closed by the upstream before it answered (idempotent, bodiless only).
+    std::uint64_t request_bytes = 0;
+    std::uint64_t response_bytes = 0;
     std::optional<http::request_serializer<http::buffer_body>> sr;
     std::optional<http::response_parser<http::buffer_body>> rp;
     for (bool retried = false;; retried = true) {
@@ -277,15 +288,15 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             }
             const auto relayed = co_await relay_body(cx.client, cx.client_buffer, parser,
                                                      conn->stream, *sr, cx.chunk.get(),
-                                                     client_deadline, io_deadline);
+                                                     client_deadline, io_deadline, request_bytes);
             if (relayed.side == relay_side::read) {
                 if (relayed.ec == http::error::body_limit)
                     co_await send_failure(cx.client, failures::body_too_large, false,
-                                          client_version, head);
+                                          client_version, head, &cx.trace);
                 else if (relayed.ec != beast::error::timeout &&
                          relayed.ec.category() == http::make_error_code(http::error::bad_chunk).category())
                     co_await send_failure(cx.client, failures::bad_request, false, client_version,
-                                          head);
+                                          head, &cx.trace);
                 co_return false;  // the client is gone or broke the framing
             }
             ec = relayed.ec;
@@ -312,6 +323,8 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         if (!ec) break;
         if (conn->reused && retryable && !retried && closed_before_response(ec)) {
             TG_LOG(debug) << "upstream " << upstream.name << ": pooled connection closed, retrying";
+            cx.trace.attempt().set_error("upstream_reset");
+            cx.trace.begin_attempt(request, upstream.endpoints[endpoint]);
             auto fresh = co_await connect_upstream(upstream.endpoints[endpoint],
                                                    upstream.connect_timeout, deadline);
             if (!fresh.connection) co_return co_await fail(failure_for_connect(fresh.failure));
@@ -327,6 +340,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // The response header, rewritten for the client.
     auto& response = rp->get();
     const unsigned status = response.result_int();
+    cx.trace.on_response(status);
     const bool upstream_keep_alive = rp->keep_alive();
     const bool switching = upgrade && status == 101;
     const bool bodyless = head || status == 204 || status == 304 || status / 100 == 1;
@@ -347,6 +361,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     else if (client_version == 10)
         response.set(http::field::connection, "keep-alive");
 
+    cx.trace.decorate(response);
     http::response_serializer<http::buffer_body> rs{response};
     response.body().data = nullptr;
     response.body().size = 0;
@@ -359,13 +374,18 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // From here on a failure can only close the connection: never a second response.
 
     if (switching) {
+        cx.trace.finish(request_bytes, 0);  // the span covers the upgrade, not the tunnel's life
         co_await tunnel(cx.client, cx.client_buffer, conn->stream, conn->buffer, cx.chunk.get());
         co_return false;
     }
     if (!bodyless) {
         const auto relayed = co_await relay_body(conn->stream, conn->buffer, *rp, cx.client, rs,
-                                                 cx.chunk.get(), io_deadline, client_deadline);
+                                                 cx.chunk.get(), io_deadline, client_deadline,
+                                                 response_bytes);
         if (relayed) {
+            cx.trace.attempt().set_error(relayed.side == relay_side::read ? "upstream_reset"
+                                                                         : "client_reset");
+            cx.trace.finish(request_bytes, response_bytes);
             if (relayed.side == relay_side::read) {
                 TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
                              << " " << conn->key << ": response body: " << relayed.ec.message();
@@ -373,6 +393,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             co_return false;
         }
     }
+    cx.trace.finish(request_bytes, response_bytes);
     if (upstream_keep_alive && rp->is_done() && sr->is_done() && conn->buffer.size() == 0)
         cx.owner.pool().put(std::move(conn), upstream.max_idle_connections);
     co_return keep_alive;

@@ -56,9 +56,11 @@ inline constexpr failure timeout{s::gateway_timeout, "timeout",
                                  "the upstream did not respond in time"};
 }  // namespace failures
 
-/// Writes `f` as a short text response. Returns whether the connection stays usable.
+/// Writes `f` as a short text response (with the request's trace headers when `trace`
+/// is given, and recorded on its spans). Returns whether the connection stays usable.
 boost::asio::awaitable<bool> send_failure(boost::beast::tcp_stream& client, const failure& f,
-                                          bool keep_alive, unsigned version, bool head);
+                                          bool keep_alive, unsigned version, bool head,
+                                          request_trace* trace = nullptr);
 
 /// now + d, or "never" for a zero duration (a disabled limit).
 std::chrono::steady_clock::time_point later(std::chrono::milliseconds d);
@@ -89,6 +91,7 @@ struct exchange_context {
     relay_buffer& chunk;
     const std::string& client_address;
     const std::string& scheme;
+    request_trace& trace;
 };
 
 /// Forwards the request whose header `parser` holds and relays the response (or tunnels

@@ -3,6 +3,7 @@
 #include "config/loader.hpp"
 #include "proxy/log.hpp"
 #include "proxy/worker.hpp"
+#include "tracing/jsonl_file_writer.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
@@ -32,7 +33,7 @@ void raise_fd_limit(std::uint64_t max_connections) {
         ::setrlimit(RLIMIT_NOFILE, &limit);
         ::getrlimit(RLIMIT_NOFILE, &limit);
     }
-    const std::uint64_t needed = 2 * max_connections + 256;
+    const std::uint64_t needed = max_connections + 256;
     if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
         TG_LOG(warn) << "open file limit " << limit.rlim_cur << " is below the " << needed
                      << " that max_connections " << max_connections
@@ -50,7 +51,27 @@ bool same_listeners(const config::settings& a, const config::settings& b) {
 
 }  // namespace
 
+namespace {
+
+/// Where finished spans go. Fixed for the process: a reload keeps it.
+std::shared_ptr<tracing::span_sink> make_sink(const config::settings& settings) {
+    if (!settings.tracing.file) return nullptr;
+    tracing::jsonl_file_writer_options options;
+    options.path = *settings.tracing.file;
+    options.service_name = settings.service_name;
+    try {
+        return std::make_shared<tracing::jsonl_file_writer>(options);
+    } catch (const std::exception& e) {
+        TG_LOG(error) << "tracing.file " << options.path << ": " << e.what()
+                      << "; spans will not be written";
+        return nullptr;
+    }
+}
+
+}  // namespace
+
 struct server::impl {
+    std::shared_ptr<tracing::span_sink> sink;
     std::shared_ptr<const runtime> current;
     std::optional<std::string> config_path;
     connection_gate gate;
@@ -59,7 +80,8 @@ struct server::impl {
     std::atomic<unsigned> finished{0};
 
     impl(std::shared_ptr<const config::settings> settings, std::optional<std::string> path)
-        : current(std::make_shared<const runtime>(std::move(settings))),
+        : sink(make_sink(*settings)),
+          current(std::make_shared<const runtime>(std::move(settings), sink)),
           config_path(std::move(path)), gate(current->settings->limits.max_connections) {}
 
     bool bind_listeners();
@@ -77,7 +99,7 @@ bool server::impl::bind_listeners() {
             return false;
         }
         std::uint16_t port = listener.bind.port;
-        const listener_info info{listener.name, "http"};
+        const listener_info info{listener.name, "http", listener.trust_incoming_trace};
         for (auto& w : workers) {
             tcp::acceptor acceptor(w->context());
             const tcp::endpoint endpoint(ip, port);
@@ -116,7 +138,9 @@ void server::impl::reload() {
     if (!same_listeners(*current->settings, *result.value))
         TG_LOG(warn) << "listeners and workers changed in " << *config_path
                      << ": they apply after a restart";
-    current = std::make_shared<const runtime>(result.value);
+    if (result.value->tracing.file != current->settings->tracing.file)
+        TG_LOG(warn) << "tracing.file changed in " << *config_path << ": it applies after a restart";
+    current = std::make_shared<const runtime>(result.value, sink);
     gate.set_max(current->settings->limits.max_connections);
     for (auto& w : workers) {
         worker* target = w.get();

@@ -95,12 +95,6 @@ bool normalize_target(http::request_header<>& h) {
     return false;
 }
 
-std::string peer_address(const tcp::socket& socket) {
-    boost::system::error_code ec;
-    const auto endpoint = socket.remote_endpoint(ec);
-    return ec ? std::string("unknown") : endpoint.address().to_string();
-}
-
 class session {
 public:
     session(worker& owner, tcp::socket socket, const listener_info& listener)
@@ -108,7 +102,16 @@ public:
           accepted_at_(clock_type::now()) {
         boost::system::error_code ignored;
         client_.socket().set_option(tcp::no_delay(true), ignored);
-        client_address_ = peer_address(client_.socket());
+        boost::system::error_code ec;
+        const auto peer = client_.socket().remote_endpoint(ec);
+        if (!ec) {
+            client_address_ = peer.address().to_string();
+            client_port_ = peer.port();
+        } else {
+            client_address_ = "unknown";
+        }
+        const auto local = client_.socket().local_endpoint(ec);
+        if (!ec) local_port_ = local.port();
         slot_ = worker_.register_session(&client_.socket());
     }
     ~session() { worker_.unregister_session(slot_); }
@@ -167,6 +170,8 @@ private:
     const listener_info& listener_;
     clock_type::time_point accepted_at_;
     std::string client_address_;
+    std::uint16_t client_port_ = 0;
+    std::uint16_t local_port_ = 0;
     std::list<session_slot>::iterator slot_;
     relay_buffer chunk_;
 };
@@ -313,13 +318,20 @@ net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
     const std::string_view target = request.target();
     const header_view view(request, target.substr(0, target.find('?')));
     const routing::route* route = rt.routes.match(view);
+    const std::string_view upstream_name =
+        route ? std::string_view(rt.settings->upstreams[route->upstream_index].name) : "";
+    const request_facts facts{client_address_, client_port_, local_port_, listener_.scheme,
+                              listener_.trust_incoming_trace};
+    request_trace trace(rt.tracing, request, request.method_string(), request.target(), version,
+                        route, upstream_name, facts);
     if (route == nullptr) {
         keep_alive = keep_alive && !body_pending;
-        co_return co_await send_failure(client_, failures::no_route, keep_alive, version, head);
+        co_return co_await send_failure(client_, failures::no_route, keep_alive, version, head,
+                                        &trace);
     }
 
-    exchange_context context{worker_, rt, *route, client_, buffer_, chunk_,
-                             client_address_, listener_.scheme};
+    exchange_context context{worker_, rt,     *route,          client_,         buffer_,
+                             chunk_,  client_address_, listener_.scheme, trace};
     co_return co_await forward(context, parser, keep_alive, expect_continue);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "proxy/request_trace.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "routing/load_balancer.hpp"
 #include "routing/route_table.hpp"
@@ -25,10 +26,11 @@ namespace tracegate::proxy {
 /// A loaded config with everything derived from it; immutable, shared by all workers.
 /// A request keeps the snapshot it started with across a reload.
 struct runtime {
-    explicit runtime(std::shared_ptr<const config::settings> s)
-        : settings(std::move(s)), routes(*settings) {}
+    runtime(std::shared_ptr<const config::settings> s, std::shared_ptr<tracing::span_sink> sink)
+        : settings(std::move(s)), routes(*settings), tracing(*settings, std::move(sink)) {}
     std::shared_ptr<const config::settings> settings;
     routing::route_table routes;
+    tracing_runtime tracing;
 };
 
 /// The per-worker load balancers of one runtime, one per upstream (same order).
@@ -40,6 +42,7 @@ struct balancer_set {
 struct listener_info {
     std::string name;
     std::string scheme = "http";
+    bool trust_incoming_trace = true;
 };
 
 class worker;

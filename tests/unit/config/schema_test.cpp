@@ -27,9 +27,9 @@ TEST(schema, unknown_key_far_from_any_valid_key_gets_no_suggestion) {
     const load_result r = load(R"(
 listeners: [{name: l, address: 127.0.0.1:0}]
 upstreams: [{name: app}]
-tracing: {exporter: otlp}
+telemetry: {exporter: otlp}
 )");
-    ASSERT_TRUE(has_only_error(r, 3, 1, "unknown key \"tracing\" in config"));
+    ASSERT_TRUE(has_only_error(r, 3, 1, "unknown key \"telemetry\" in config"));
     EXPECT_EQ(r.errors[0].message.find("did you mean"), std::string::npos) << r.errors[0].message;
 }
 
