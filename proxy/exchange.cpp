@@ -4,6 +4,8 @@
 #include "proxy/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -68,10 +70,16 @@ net::awaitable<relay_error> relay_body(beast::tcp_stream& in, beast::flat_buffer
     }
 }
 
+/// What both directions of a tunnel share: when a byte last moved, how many are open.
+struct tunnel_state {
+    clock_type::time_point last_activity = clock_type::now();
+    int open = 2;
+};
+
 /// Copies bytes one way until EOF (then half-closes the other side) or an error (then
 /// closes both, which ends the other direction too).
 net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
-                          beast::flat_buffer& pending, char* chunk) {
+                          beast::flat_buffer& pending, char* chunk, tunnel_state& state) {
     boost::system::error_code ec;
     if (pending.size() > 0) {
         std::size_t n = 0;
@@ -81,26 +89,48 @@ net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
     while (!ec) {
         auto [rec, n] = co_await from.async_read_some(net::buffer(chunk, relay_buffer::size / 2),
                                                       tuple);
+        state.last_activity = clock_type::now();
         if (rec == net::error::eof) {
             to.socket().shutdown(tcp::socket::shutdown_send, ec);
+            --state.open;
             co_return;
         }
         ec = rec;
         if (!ec) std::tie(ec, n) = co_await net::async_write(to, net::buffer(chunk, n), tuple);
     }
+    --state.open;
     from.socket().close(ec);
     to.socket().close(ec);
 }
 
-/// After a 101: bytes both ways, unchanged, until both sides are done.
+/// Closes a tunnel on which no byte moved either way for `idle` (0 = never).
+net::awaitable<void> tunnel_watchdog(beast::tcp_stream& a, beast::tcp_stream& b,
+                                     tunnel_state& state, std::chrono::milliseconds idle) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    const auto tick = std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1));
+    while (state.open > 0 && idle.count() > 0) {
+        timer.expires_after(tick);
+        co_await timer.async_wait(tuple);
+        if (state.open > 0 && clock_type::now() - state.last_activity > idle) {
+            boost::system::error_code ignored;
+            a.socket().close(ignored);
+            b.socket().close(ignored);
+            co_return;
+        }
+    }
+}
+
+/// After a 101: bytes both ways, unchanged, until both sides are done or idle too long.
 net::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& client_pending,
                             beast::tcp_stream& upstream, beast::flat_buffer& upstream_pending,
-                            char* chunk) {
+                            char* chunk, std::chrono::milliseconds idle) {
     using namespace net::experimental::awaitable_operators;
     client.expires_never();
     upstream.expires_never();
-    co_await (pump(client, upstream, client_pending, chunk) &&
-              pump(upstream, client, upstream_pending, chunk + relay_buffer::size / 2));
+    tunnel_state state;
+    co_await (pump(client, upstream, client_pending, chunk, state) &&
+              pump(upstream, client, upstream_pending, chunk + relay_buffer::size / 2, state) &&
+              tunnel_watchdog(client, upstream, state, idle));
 }
 
 bool is_idempotent(http::verb method) {
@@ -209,7 +239,11 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
 
     // The one place the upstream request header is made.
     const bool chunked = parser.chunked();
+    const auto request_length = parser.content_length();
     remove_hop_by_hop(request, upgrade);
+    // One Content-Length, in its plain form ("3, 3" or repeated lines are accepted
+    // when equal, but passed on they could be read differently).
+    if (request_length) request.content_length(*request_length);
     if (upgrade) request.set(http::field::connection, "upgrade");
     if (chunked) request.chunked(true);
     set_forwarded_headers(request, cx.client_address, cx.scheme);
@@ -341,11 +375,19 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     auto& response = rp->get();
     const unsigned status = response.result_int();
     cx.trace.on_response(status);
+    if (status == 101 && !upgrade) {
+        // A protocol switch nobody asked for: the connection speaks something else now.
+        TG_LOG(warn) << "upstream " << upstream.name << " " << conn->key
+                     << ": 101 to a request that did not ask to upgrade";
+        co_return co_await fail(failures::bad_upstream_response);
+    }
     const bool upstream_keep_alive = rp->keep_alive();
     const bool switching = upgrade && status == 101;
     const bool bodyless = head || status == 204 || status == 304 || status / 100 == 1;
-    const bool has_length = rp->content_length().has_value();
+    const auto response_length = rp->content_length();
+    const bool has_length = response_length.has_value();
     remove_hop_by_hop(response, switching);
+    if (has_length) response.content_length(*response_length);
     if (cx.owner.draining()) keep_alive = false;
     if (!bodyless && !has_length) {
         if (client_version == 11)
@@ -375,7 +417,8 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
 
     if (switching) {
         cx.trace.finish(request_bytes, 0);  // the span covers the upgrade, not the tunnel's life
-        co_await tunnel(cx.client, cx.client_buffer, conn->stream, conn->buffer, cx.chunk.get());
+        co_await tunnel(cx.client, cx.client_buffer, conn->stream, conn->buffer, cx.chunk.get(),
+                        limits.idle_timeout);
         co_return false;
     }
     if (!bodyless) {

@@ -40,9 +40,9 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
 transfer_coding check_request_transfer_encoding(const http::fields& fields) {
     auto [first, last] = fields.equal_range(http::field::transfer_encoding);
     if (first == last) return transfer_coding::none;
-    // Codings tracegate can pass through; chunked must be the final one.
-    static constexpr std::array<std::string_view, 6> known{"chunked", "gzip",     "x-gzip",
-                                                           "deflate", "compress", "x-compress"};
+    // Only chunked is passed through: the proxy re-frames bodies and would otherwise
+    // have to carry other codings along (RFC 9112 6.1 allows refusing them).
+    static constexpr std::array<std::string_view, 1> known{"chunked"};
     std::string_view final_coding;
     bool chunked_seen = false;
     for (auto it = first; it != last; ++it) {
@@ -68,6 +68,13 @@ void set_forwarded_headers(http::fields& fields, std::string_view client_address
     for (auto it = first; it != last; ++it) {
         if (!forwarded_for.empty()) forwarded_for += ", ";
         forwarded_for += it->value();
+    }
+    // Beyond this the oldest hops are dropped: nearer hops matter most, and Beast refuses
+    // field values over 64 KiB.
+    constexpr std::size_t max_forwarded_for = 8192;
+    if (forwarded_for.size() > max_forwarded_for) {
+        const auto cut = forwarded_for.find(", ", forwarded_for.size() - max_forwarded_for);
+        forwarded_for.erase(0, cut == std::string::npos ? forwarded_for.size() : cut + 2);
     }
     if (!forwarded_for.empty()) forwarded_for += ", ";
     forwarded_for += client_address;

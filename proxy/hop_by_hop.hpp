@@ -16,11 +16,11 @@ bool connection_has_token(const boost::beast::http::fields& fields, std::string_
 /// Content-Length are never removed because a Connection header names them.
 void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade);
 
-/// How a request's Transfer-Encoding reads (RFC 9112 6.1, 6.3).
+/// How a request's Transfer-Encoding reads (RFC 9112 6.1, 6.3): only plain chunked is taken.
 enum class transfer_coding {
     none,     ///< no Transfer-Encoding header
-    chunked,  ///< known codings ending in chunked
-    invalid,  ///< unknown coding, or chunked not last: 400
+    chunked,  ///< exactly chunked
+    invalid,  ///< any other coding or list: 400
 };
 transfer_coding check_request_transfer_encoding(const boost::beast::http::fields& fields);
 

@@ -25,6 +25,8 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto tuple = net::as_tuple(net::use_awaitable);
+/// Room in the client buffer beyond a whole header: pipelined bytes, chunk headers.
+constexpr std::size_t buffer_slack = 64 * 1024;
 
 /// How reading a request header ended.
 enum class header_outcome { complete, closed, timed_out, too_large };
@@ -61,6 +63,15 @@ bool header_bytes_acceptable(std::string_view header) {
     return !header.empty() && header[0] != ' ' && header[0] != '\t';
 }
 
+/// RFC 9112 3.2: Host is uri-host [":" port]; lists, spaces, paths or userinfo are not.
+bool valid_host(std::string_view host) {
+    for (char c : host)
+        if (c == ',' || c == ' ' || c == '\t' || c == '/' || c == '?' || c == '#' || c == '@' ||
+            c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return false;
+    return true;
+}
+
 /// A request line ending in a well-formed "HTTP/d.d" that is not 1.0 or 1.1: the parser
 /// refuses it, but the client deserves 505 rather than 400 (RFC 9110 15.6.6).
 bool well_formed_other_version(std::string_view header) {
@@ -85,7 +96,7 @@ bool normalize_target(http::request_header<>& h) {
         const auto rest = target.substr(scheme.size());
         const auto slash = rest.find_first_of("/?");
         const auto authority = rest.substr(0, slash);
-        if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+        if (authority.empty() || !valid_host(authority)) return false;
         std::string origin = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
         if (origin.starts_with('?')) origin.insert(0, "/");
         h.set(http::field::host, authority);
@@ -98,8 +109,10 @@ bool normalize_target(http::request_header<>& h) {
 class session {
 public:
     session(worker& owner, tcp::socket socket, const listener_info& listener)
-        : worker_(owner), client_(std::move(socket)), listener_(listener),
-          accepted_at_(clock_type::now()) {
+        : worker_(owner), client_(std::move(socket)),
+          // Bounded: a chunk header or trailer that never ends cannot grow it without limit.
+          buffer_(worker_.current()->settings->limits.max_header_bytes + buffer_slack),
+          listener_(listener), accepted_at_(clock_type::now()) {
         boost::system::error_code ignored;
         client_.socket().set_option(tcp::no_delay(true), ignored);
         boost::system::error_code ec;
@@ -118,17 +131,15 @@ public:
 
     net::awaitable<void> run() {
         bool keep_alive = true;
-        for (bool first = true; keep_alive; first = false) {
-            const auto rt = worker_.current();  // this request keeps this snapshot
-            keep_alive = co_await serve_one(*rt, first);
-        }
+        for (bool first = true; keep_alive; first = false)
+            keep_alive = co_await serve_one(first);
         co_await close_gracefully();
     }
 
 private:
     net::awaitable<header_outcome> read_header(const config::limits_config& limits, bool first,
                                                std::size_t& header_length);
-    net::awaitable<bool> serve_one(const runtime& rt, bool first);
+    net::awaitable<bool> serve_one(bool first);
 
     /// Reads into buffer_ until `deadline` without Beast's stream timeout, which would
     /// close the socket: a header timeout still owes the client its 408.
@@ -237,10 +248,14 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
     }
 }
 
-net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
-    const auto& limits = rt.settings->limits;
+net::awaitable<bool> session::serve_one(bool first) {
     std::size_t header_length = 0;
-    const auto outcome = co_await read_header(limits, first, header_length);
+    const auto outcome =
+        co_await read_header(worker_.current()->settings->limits, first, header_length);
+    // The request keeps the snapshot current when its header arrived, across reloads.
+    const std::shared_ptr<const runtime> snapshot = worker_.current();
+    const runtime& rt = *snapshot;
+    const auto& limits = rt.settings->limits;
     switch (outcome) {
     case header_outcome::complete: break;
     case header_outcome::closed: co_return false;
@@ -267,7 +282,11 @@ net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
     else
         parser.body_limit(boost::none);
     boost::system::error_code ec;
-    parser.put(net::buffer(buffer_.data().data(), header_length), ec);
+    try {
+        parser.put(net::buffer(buffer_.data().data(), header_length), ec);
+    } catch (const std::length_error&) {
+        ec = http::error::header_limit;  // one field value over Beast's 64 KiB maximum
+    }
     buffer_.consume(header_length);
     if (ec || !parser.is_header_done()) {
         const auto& failure = ec == http::error::body_limit     ? failures::body_too_large
@@ -288,8 +307,11 @@ net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
     // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0. RFC 9112 6.1/6.3:
     // Content-Length beside Transfer-Encoding, or a coding we cannot frame, is refused.
     const auto hosts = request.count(http::field::host);
+    const auto host_it = request.find(http::field::host);
     const auto coding = check_request_transfer_encoding(request);
-    if (hosts > 1 || (version == 11 && hosts == 0) || coding == transfer_coding::invalid ||
+    if (hosts > 1 || (version == 11 && hosts == 0) ||
+        (host_it != request.end() && !valid_host(host_it->value())) ||
+        coding == transfer_coding::invalid ||
         (coding != transfer_coding::none && request.count(http::field::content_length) > 0) ||
         !normalize_target(request)) {
         co_await send_failure(client_, failures::bad_request, false, version, head);
@@ -303,7 +325,9 @@ net::awaitable<bool> session::serve_one(const runtime& rt, bool first) {
     // Nothing of the body has been read: a proxy-made answer from here on closes the
     // connection when a body was announced, since its bytes would follow.
     const bool body_pending = !parser.is_done();
-    bool keep_alive = parser.keep_alive() && !worker_.draining();
+    // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after it.
+    bool keep_alive = parser.keep_alive() && !worker_.draining() &&
+                      !(version == 10 && coding != transfer_coding::none);
 
     bool expect_continue = false;
     if (auto it = request.find(http::field::expect); it != request.end()) {

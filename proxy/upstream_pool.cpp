@@ -35,7 +35,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key,
         // Most recently used first: the least likely to have been closed by the upstream.
         auto connection = std::move(list.back());
         list.pop_back();
-        if (now - connection->idle_since > max_idle_age) continue;
+        if (max_idle_age.count() > 0 && now - connection->idle_since > max_idle_age) continue;
         if (!looks_open(connection->stream)) continue;
         connection->reused = true;
         return connection;

@@ -21,8 +21,10 @@ namespace tracegate::proxy {
 /// belong to the connection, not to a request).
 struct upstream_connection {
     explicit upstream_connection(boost::beast::tcp_stream&& s) : stream(std::move(s)) {}
+    /// Bounds what an upstream can make the proxy buffer (a response header, chunk headers).
+    static constexpr std::size_t max_buffer = 1 << 20;
     boost::beast::tcp_stream stream;
-    boost::beast::flat_buffer buffer;
+    boost::beast::flat_buffer buffer{max_buffer};
     std::string key;  ///< endpoint "host:port"
     std::chrono::steady_clock::time_point idle_since{};
     bool reused = false;  ///< came from the pool (may have been closed by the peer meanwhile)

@@ -66,6 +66,7 @@ void worker::run() {
 void worker::apply(std::shared_ptr<const runtime> next) {
     runtime_ = std::move(next);
     balancers_ = make_balancers(runtime_, index_);
+    pool_.clear();  // endpoints may be gone; idle connections are cheap to make again
     resume_accepting();  // max_connections may have grown
 }
 

@@ -196,6 +196,8 @@ TEST(lifecycle, sighup_reload_sends_new_requests_to_the_new_upstream_and_keeps_o
     const auto old = before.get("/svc/c");
     EXPECT_EQ(old.status, 200u) << "the keep-alive connection opened before the reload broke: "
                                 << old.describe();
+    EXPECT_EQ(old.header("x-upstream-name"), "green")
+        << "a request that starts after the reload must use the new config, whatever its connection";
     EXPECT_TRUE(proxy->running());
 }
 

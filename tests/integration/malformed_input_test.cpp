@@ -180,6 +180,10 @@ INSTANTIATE_TEST_SUITE_P(
                          "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n"},
         bad_request_case{"negative_content_length",
                          "POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"},
+        bad_request_case{"gzip_then_chunked",
+                         "POST /sink HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                         "5\r\nhello\r\n0\r\n\r\n"},
+        bad_request_case{"host_that_is_a_list", "GET / HTTP/1.1\r\nHost: a, b\r\n\r\n"},
         bad_request_case{"http11_without_host", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"},
         bad_request_case{"two_host_headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
         bad_request_case{"bare_lf_line_ending", "GET / HTTP/1.1\r\nHost: a\nX-A: 1\r\n\r\n"},

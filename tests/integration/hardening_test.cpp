@@ -1,0 +1,145 @@
+// What a hostile or broken peer must not be able to do to the proxy: grow its memory,
+// smuggle a second request, hold a tunnel forever, or switch a pooled connection's protocol.
+#include "tests/support/http_client.hpp"
+#include "tests/support/proxy_fixture.hpp"
+#include "tests/support/raw_client.hpp"
+#include "tests/support/upstream_server.hpp"
+#include "tests/support/websocket_client.hpp"
+
+#include <boost/asio.hpp>
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <thread>
+
+namespace tracegate::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class hardening : public ::testing::Test {
+protected:
+    void start(std::string_view extra = "") {
+        proxy_ = start_proxy(single_upstream_config(up_.address(), extra));
+        ASSERT_TRUE(proxy_);
+    }
+    std::uint16_t port() const { return proxy_->port("main"); }
+
+    upstream_server up_{"app"};
+    std::unique_ptr<tracegate_process> proxy_;
+};
+
+TEST_F(hardening, endless_chunk_extension_is_refused_without_growing_memory) {
+    start();
+    const auto before = proxy_->peak_rss_kib();
+    ASSERT_TRUE(before);
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("POST /sink HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;x="));
+    // 16 MiB of one chunk extension that never ends: the proxy must stop reading it.
+    const std::string piece(1 << 20, 'a');
+    for (int i = 0; i < 16; ++i)
+        if (!raw.send(piece)) break;  // the proxy closed on us: fine
+    raw.read_until_closed(io_timeout);
+    EXPECT_TRUE(raw.closed_by_peer());
+    const auto after = proxy_->peak_rss_kib();
+    ASSERT_TRUE(after);
+    EXPECT_LT(*after - *before, 8u * 1024) << "peak RSS grew from " << *before << " to " << *after;
+}
+
+TEST_F(hardening, field_value_beyond_64_kib_gets_431_even_when_the_header_limit_allows_it) {
+    start("limits:\n  max_header_bytes: 300000\n");
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(70000, 'b') +
+                         "\r\n\r\n"));
+    ASSERT_TRUE(raw.read_response(io_timeout)) << raw.received();
+    const auto responses = raw.responses();
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].status, 431u) << responses[0].describe();
+    EXPECT_EQ(up_.request_count(), 0u);
+}
+
+TEST_F(hardening, http10_request_with_transfer_encoding_is_the_last_on_its_connection) {
+    start();
+    raw_client raw(port());
+    // A pipelined second request after a chunked HTTP/1.0 one must not be forwarded.
+    ASSERT_TRUE(raw.send("POST /sink HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                         "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    EXPECT_EQ(raw.responses().size(), 1u) << raw.received();
+    for (const auto& r : up_.requests()) EXPECT_NE(r.target, "/smuggled");
+}
+
+TEST_F(hardening, equal_repeated_content_lengths_reach_the_upstream_as_one) {
+    start();
+    raw_client raw(port());
+    ASSERT_TRUE(raw.send("POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n"
+                         "Connection: close\r\n\r\nabc"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    ASSERT_EQ(up_.request_count(), 1u);
+    const auto request = up_.requests().at(0);
+    EXPECT_EQ(count_header(request.headers, "content-length"), 1u);
+    EXPECT_EQ(find_header(request.headers, "content-length"), "3");
+}
+
+/// An upstream that answers the first request on each connection with fixed bytes, then
+/// holds the connection open until the peer closes it. For answers no sane server gives.
+class scripted_upstream {
+public:
+    explicit scripted_upstream(std::string answer) : answer_(std::move(answer)) {
+        thread_ = std::thread([this] {
+            for (;;) {
+                boost::asio::ip::tcp::socket socket(ioc_);
+                boost::system::error_code ec;
+                acceptor_.accept(socket, ec);
+                if (ec) return;
+                boost::asio::streambuf request;
+                boost::asio::read_until(socket, request, "\r\n\r\n", ec);
+                if (!ec) boost::asio::write(socket, boost::asio::buffer(answer_), ec);
+                char byte;
+                while (!ec) socket.read_some(boost::asio::buffer(&byte, 1), ec);
+            }
+        });
+    }
+    ~scripted_upstream() {
+        ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // ends the blocking accept
+        thread_.join();
+    }
+    std::string address() const {
+        return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    }
+
+private:
+    std::string answer_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_{
+        ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+    std::thread thread_;
+};
+
+TEST(hardening_upstream, unrequested_101_from_the_upstream_is_a_502) {
+    scripted_upstream upstream(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: other\r\nConnection: upgrade\r\n\r\n");
+    auto proxy = start_proxy(single_upstream_config(upstream.address()));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    const auto r = client.get("/plain");
+    EXPECT_EQ(r.status, 502u) << r.describe();
+    EXPECT_EQ(r.header("x-tracegate-error"), "bad_upstream_response");
+}
+
+TEST_F(hardening, idle_tunnel_is_closed_after_idle_timeout) {
+    start("limits:\n  idle_timeout: 1s\n");
+    websocket_client ws(port(), "/ws", 20s);
+    ASSERT_TRUE(ws.open()) << ws.error().message();
+    ASSERT_TRUE(ws.send_text("ping"));
+    ASSERT_TRUE(ws.receive());
+    // Nothing moves now: the proxy must close both sides, so receive() ends with an error.
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_FALSE(ws.receive()) << "the tunnel stayed open";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+}  // namespace
+}  // namespace tracegate::test
