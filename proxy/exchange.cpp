@@ -133,6 +133,9 @@ net::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& clien
               tunnel_watchdog(client, upstream, state, idle));
 }
 
+/// How long to look for an upstream's answer after it stopped reading the request body.
+constexpr std::chrono::milliseconds early_answer_wait{1000};
+
 bool is_idempotent(http::verb method) {
     switch (method) {
     case http::verb::get:
@@ -295,6 +298,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
 
     // Send the header; one retry on a fresh connection when a reused one turns out to
     // have been closed by the upstream before it answered (idempotent, bodiless only).
+    bool early_answer = false;  // the upload broke off; look for an answer already sent
     std::uint64_t request_bytes = 0;
     std::uint64_t response_bytes = 0;
     std::optional<http::request_serializer<http::buffer_body>> sr;
@@ -333,7 +337,13 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                                           head, &cx.trace);
                 co_return false;  // the client is gone or broke the framing
             }
-            ec = relayed.ec;
+            if (relayed.side == relay_side::write) {
+                // The upstream stopped reading: it may have answered early (a 413, a 401)
+                // and closed. Its answer, if any, beats a 502; the rest of the client's
+                // body is unread, so the client connection ends after it.
+                keep_alive = false;
+                early_answer = true;
+            }
         }
         // The response header.
         if (!ec) {
@@ -343,9 +353,12 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                 rp->header_limit(static_cast<std::uint32_t>(
                     std::max<std::uint64_t>(limits.max_header_bytes, 65536)));
                 if (head) rp->skip(true);
-                set_deadline(conn->stream, deadline == clock_type::time_point::max()
-                                               ? later(limits.idle_timeout)
-                                               : deadline);
+                auto header_deadline = deadline == clock_type::time_point::max()
+                                           ? later(limits.idle_timeout)
+                                           : deadline;
+                if (early_answer)
+                    header_deadline = std::min(header_deadline, later(early_answer_wait));
+                set_deadline(conn->stream, header_deadline);
                 auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *rp,
                                                                   tuple);
                 ec = rec;
@@ -365,6 +378,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             conn = std::move(fresh.connection);
             continue;
         }
+        if (early_answer && ec == beast::error::timeout) ec = net::error::connection_reset;
         TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name << " "
                      << conn->key << ": " << ec.message();
         // The upstream may have stopped reading (its answer unread): nothing here is reusable.

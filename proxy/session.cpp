@@ -4,6 +4,7 @@
 #include "proxy/hop_by_hop.hpp"
 #include "proxy/log.hpp"
 #include "proxy/worker.hpp"
+#include "routing/path.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -83,9 +84,29 @@ bool well_formed_other_version(std::string_view header) {
            digit(v[8]) && v.substr(6) != "1.0" && v.substr(6) != "1.1";
 }
 
+bool to_origin_form(http::request_header<>& h);
+
+/// Removes dot segments from the target's path, so the route decided here and the path
+/// the upstream resolves are the same (a prefix route cannot be climbed out of).
+void remove_dot_segments(http::request_header<>& h) {
+    const std::string_view target = h.target();
+    const auto query = target.find('?');
+    const auto path = target.substr(0, query);
+    if (!routing::has_dot_segments(path)) return;
+    std::string normalized = routing::normalize_path(path);
+    if (query != std::string_view::npos) normalized += target.substr(query);
+    h.target(normalized);
+}
+
 /// Turns an absolute-form target ("http://host/path") into origin-form plus Host
-/// (RFC 9112 3.2.2). Returns false for a target that is neither.
+/// (RFC 9112 3.2.2), without dot segments. Returns false for a target that is neither.
 bool normalize_target(http::request_header<>& h) {
+    const bool ok = to_origin_form(h);
+    if (ok && h.target().starts_with('/')) remove_dot_segments(h);
+    return ok;
+}
+
+bool to_origin_form(http::request_header<>& h) {
     const std::string_view target = h.target();
     if (target.starts_with('/')) return true;
     if (target == "*") return h.method() == http::verb::options;
@@ -209,8 +230,9 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
         if (ec) co_return header_outcome::closed;
         buffer_.commit(n);
         drop_leading_empty_lines();
-    } else if (buffer_.size() == 0 && !first) {
-        // Between requests: wait up to idle_timeout for the next one; a drain may end it.
+    } else if (buffer_.size() == 0) {
+        // Between requests (or header_timeout 0): wait up to idle_timeout for the next
+        // one; a drain may end it.
         if (worker_.draining()) co_return header_outcome::closed;
         slot_->idle = true;
         set_deadline(client_, later(limits.idle_timeout));

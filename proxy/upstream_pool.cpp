@@ -1,6 +1,8 @@
 #include "proxy/upstream_pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -72,10 +74,19 @@ net::awaitable<connect_result> connect_upstream(const config::address& endpoint,
         std::tie(ec) = co_await stream.async_connect(tcp::endpoint(ip, endpoint.port),
                                                      net::as_tuple(net::use_awaitable));
     } else {
+        // The lookup shares the connect deadline: a slow resolver is a failed connect.
+        using namespace net::experimental::awaitable_operators;
         tcp::resolver resolver(executor);
-        auto [rec, results] = co_await resolver.async_resolve(
-            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
-        ec = rec;
+        net::steady_timer timer(executor, connect_deadline);
+        auto raced = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                      net::as_tuple(net::use_awaitable)) ||
+                               timer.async_wait(net::as_tuple(net::use_awaitable)));
+        tcp::resolver::results_type results;
+        if (raced.index() == 1) {
+            ec = beast::error::timeout;
+        } else {
+            std::tie(ec, results) = std::get<0>(std::move(raced));
+        }
         if (!ec) {
             stream.expires_at(connect_deadline);
             auto [cec, ep] =

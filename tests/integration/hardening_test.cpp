@@ -87,8 +87,11 @@ TEST_F(hardening, equal_repeated_content_lengths_reach_the_upstream_as_one) {
 /// holds the connection open until the peer closes it. For answers no sane server gives.
 class scripted_upstream {
 public:
-    explicit scripted_upstream(std::string answer) : answer_(std::move(answer)) {
-        thread_ = std::thread([this] {
+    /// With `close_at_once`, the connection is closed right after the answer, unread
+    /// request bytes and all (a server refusing an upload early).
+    explicit scripted_upstream(std::string answer, bool close_at_once = false)
+        : answer_(std::move(answer)) {
+        thread_ = std::thread([this, close_at_once] {
             for (;;) {
                 boost::asio::ip::tcp::socket socket(ioc_);
                 boost::system::error_code ec;
@@ -97,6 +100,7 @@ public:
                 boost::asio::streambuf request;
                 boost::asio::read_until(socket, request, "\r\n\r\n", ec);
                 if (!ec) boost::asio::write(socket, boost::asio::buffer(answer_), ec);
+                if (close_at_once) continue;  // closes it, unread bytes and all
                 char byte;
                 while (!ec) socket.read_some(boost::asio::buffer(&byte, 1), ec);
             }
@@ -117,6 +121,18 @@ private:
         ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
     std::thread thread_;
 };
+
+TEST_F(hardening, dot_segments_cannot_climb_out_of_a_prefix_route) {
+    start("routes:\n  - name: public\n    match: {path_prefix: /public/}\n    upstream: app\n");
+    http_client client(port(), io_timeout);
+    const auto escaped = client.get("/public/../admin?x=1");
+    EXPECT_EQ(escaped.status, 404u) << escaped.describe();
+    EXPECT_EQ(escaped.header("x-tracegate-error"), "no_route");
+    const auto inside = client.get("/public/./a/../b?x=1");
+    EXPECT_EQ(inside.status, 200u) << inside.describe();
+    ASSERT_EQ(up_.request_count(), 1u);
+    EXPECT_EQ(up_.requests().at(0).target, "/public/b?x=1") << "the upstream gets the path routed on";
+}
 
 TEST(hardening_upstream, unrequested_101_from_the_upstream_is_a_502) {
     scripted_upstream upstream(
@@ -139,6 +155,18 @@ TEST_F(hardening, idle_tunnel_is_closed_after_idle_timeout) {
     const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(ws.receive()) << "the tunnel stayed open";
     EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+TEST(hardening_upstream, early_answer_to_an_upload_reaches_the_client_instead_of_a_502) {
+    scripted_upstream upstream("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n"
+                               "Connection: close\r\n\r\ntoo large",
+                               true);
+    auto proxy = start_proxy(single_upstream_config(upstream.address()));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    const auto r = client.upload("/upload", 64ull << 20, framing::content_length);
+    EXPECT_EQ(r.status, 413u) << r.describe();
+    EXPECT_FALSE(r.has_header("x-tracegate-error")) << "the upstream's own answer, not the proxy's";
 }
 
 }  // namespace
