@@ -133,6 +133,19 @@ net::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& clien
               tunnel_watchdog(client, upstream, state, idle));
 }
 
+/// The Transfer-Encoding codings of `fields` other than chunked, as a list ("gzip").
+std::string content_codings(const http::fields& fields) {
+    std::string out;
+    auto [first, last] = fields.equal_range(http::field::transfer_encoding);
+    for (auto it = first; it != last; ++it)
+        for (auto token : http::token_list{it->value()}) {
+            if (beast::iequals(token, "chunked")) continue;
+            if (!out.empty()) out += ", ";
+            out += token;
+        }
+    return out;
+}
+
 /// How long to look for an upstream's answer after it stopped reading the request body.
 constexpr std::chrono::milliseconds early_answer_wait{1000};
 
@@ -400,8 +413,12 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     const bool bodyless = head || status == 204 || status == 304 || status / 100 == 1;
     const auto response_length = rp->content_length();
     const bool has_length = response_length.has_value();
+    // Codings other than chunked (gzip, say) describe the body itself: they stay, and
+    // chunked is applied on top again for this hop.
+    const std::string codings = content_codings(response);
     remove_hop_by_hop(response, switching);
     if (has_length) response.content_length(*response_length);
+    if (!codings.empty()) response.set(http::field::transfer_encoding, codings);
     if (cx.owner.draining()) keep_alive = false;
     if (!bodyless && !has_length) {
         if (client_version == 11)

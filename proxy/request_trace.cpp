@@ -1,6 +1,7 @@
 #include "proxy/request_trace.hpp"
 
 #include "proxy/log.hpp"
+#include "tracing/w3c_baggage.hpp"
 
 #include <boost/beast/http/field.hpp>
 
@@ -152,6 +153,8 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
         incoming = std::move(found.context);
     }
     inject_ = tracing.inject | tracing::formats_present(carrier);
+    // W3C baggage goes on unchanged, unless it is malformed or over the spec's limits.
+    tracing::limit_baggage(carrier);
     std::optional<tracing::span_context> parent;
     std::array<tracing::span_context, 1> links;
     std::size_t link_count = 0;

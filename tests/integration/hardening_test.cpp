@@ -169,5 +169,18 @@ TEST(hardening_upstream, early_answer_to_an_upload_reaches_the_client_instead_of
     EXPECT_FALSE(r.has_header("x-tracegate-error")) << "the upstream's own answer, not the proxy's";
 }
 
+TEST(hardening_upstream, response_content_coding_in_transfer_encoding_is_kept) {
+    scripted_upstream upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                               "5\r\nhello\r\n0\r\n\r\n");
+    auto proxy = start_proxy(single_upstream_config(upstream.address()));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    const auto r = client.get("/coded");
+    EXPECT_EQ(r.status, 200u) << r.describe();
+    EXPECT_EQ(r.header("transfer-encoding"), "gzip, chunked")
+        << "dropping gzip would hand the client coded bytes labelled as plain";
+    EXPECT_EQ(r.body, "hello");
+}
+
 }  // namespace
 }  // namespace tracegate::test
