@@ -298,7 +298,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             cx.trace.attempt().add_event("upstream connected");
             break;
         }
-        cx.trace.attempt().set_error(failure_for_connect(result.failure).reason);
+        cx.trace.attempt_failed(failure_for_connect(result.failure).reason);
         TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
                      << " endpoint " << address.to_string() << ": connect failed: "
                      << result.detail;
@@ -383,7 +383,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         if (!ec) break;
         if (conn->reused && retryable && !retried && closed_before_response(ec)) {
             TG_LOG(debug) << "upstream " << upstream.name << ": pooled connection closed, retrying";
-            cx.trace.attempt().set_error("upstream_reset");
+            cx.trace.attempt_failed("upstream_reset");
             cx.trace.begin_attempt(request, upstream.endpoints[endpoint]);
             auto fresh = co_await connect_upstream(upstream.endpoints[endpoint],
                                                    upstream.connect_timeout, deadline);
@@ -457,8 +457,8 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                                                  cx.chunk.get(), io_deadline, client_deadline,
                                                  response_bytes);
         if (relayed) {
-            cx.trace.attempt().set_error(relayed.side == relay_side::read ? "upstream_reset"
-                                                                         : "client_reset");
+            cx.trace.abandoned(relayed.side == relay_side::read ? "upstream_reset"
+                                                                : "client_reset");
             cx.trace.finish(request_bytes, response_bytes);
             if (relayed.side == relay_side::read) {
                 TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name

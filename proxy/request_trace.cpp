@@ -231,11 +231,24 @@ void request_trace::begin_attempt(http::fields& request, const config::address& 
     tracing::inject_formats(per_attempt ? client_.context() : server_.context(), carrier, inject_);
 }
 
+void request_trace::attempt_failed(std::string_view reason) {
+    if (tracing_.config.upstream_span)
+        client_.set_error(reason);
+    else if (server_.recording())
+        server_.add_event(std::string("upstream attempt failed: ").append(reason));
+}
+
+void request_trace::abandoned(std::string_view reason) {
+    client_.set_error(reason);
+    server_.set_error(reason);
+}
+
 void request_trace::on_response(unsigned status) {
-    client_.add_event("first upstream byte");
+    attempt().add_event("first upstream byte");
     client_.set_attribute("http.response.status_code", std::int64_t{status});
     server_.set_attribute("http.response.status_code", std::int64_t{status});
     if (status >= 500) {
+        // OpenTelemetry: error.type is the status code when nothing more precise is known.
         const auto text = std::to_string(status);
         client_.set_error(text);
         server_.set_error(text);
@@ -267,7 +280,7 @@ void request_trace::decorate(http::fields& response) const {
 void request_trace::finish(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes) {
     if (finished_) return;
     finished_ = true;
-    client_.add_event("response complete");
+    attempt().add_event("response complete");
     server_.set_attribute("http.request.body.size", std::int64_t(request_body_bytes));
     server_.set_attribute("http.response.body.size", std::int64_t(response_body_bytes));
     client_.end();

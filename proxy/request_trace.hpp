@@ -48,8 +48,15 @@ public:
     /// Before each upstream attempt: a new CLIENT span (when enabled) and every trace
     /// header of `request` replaced by ones naming it.
     void begin_attempt(boost::beast::http::fields& request, const config::address& endpoint);
-    /// The CLIENT span of the current attempt (or null).
-    tracing::span& attempt() { return client_; }
+    /// The span of the current attempt: its CLIENT span, or the SERVER span when
+    /// upstream_span is off (so attempt events and errors are never lost).
+    tracing::span& attempt() { return tracing_.config.upstream_span ? client_ : server_; }
+    /// The current attempt failed with `reason`; another may follow, so the SERVER span
+    /// only notes it as an event.
+    void attempt_failed(std::string_view reason);
+    /// The exchange broke off after the response header went out (the client got a cut
+    /// response): an error on both spans.
+    void abandoned(std::string_view reason);
     /// The upstream answered with `status` (first byte of the response).
     void on_response(unsigned status);
     /// A proxy-made failure named `reason` (x-tracegate-error) with HTTP `status`.
