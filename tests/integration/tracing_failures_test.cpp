@@ -1,0 +1,91 @@
+// Spans of exchanges that went wrong: a failed attempt a retry recovered from, and a
+// response cut off after its header.
+#include "tests/support/http_client.hpp"
+#include "tests/support/proxy_fixture.hpp"
+#include "tests/support/span_file.hpp"
+#include "tests/support/text_template.hpp"
+#include "tests/support/tracegate_process.hpp"
+#include "tests/support/upstream_server.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tracegate::test {
+namespace {
+
+std::string config(const std::string& endpoints, const std::string& spans_path,
+                   std::string_view upstream_span = "true") {
+    return fill(R"(service_name: itest
+workers: 1
+listeners:
+  - name: main
+    address: 127.0.0.1:0
+upstreams:
+  - name: app
+    endpoints: [${endpoints}]
+    lb: round_robin
+tracing:
+  upstream_span: ${upstream_span}
+  file: ${file}
+)",
+                {{"endpoints", endpoints}, {"file", spans_path},
+                 {"upstream_span", std::string(upstream_span)}});
+}
+
+TEST(tracing_failures, an_attempt_a_retry_recovered_from_leaves_an_error_client_span_only) {
+    temp_dir dir;
+    const std::string spans_path = dir.path() + "/spans.jsonl";
+    refused_port refused;
+    upstream_server up("app");
+    auto proxy = start_proxy(config(refused.address() + ", " + up.address(), spans_path));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    // Round robin starts at the refused endpoint for one of the first two requests.
+    for (const auto* path : {"/first", "/second"}) ASSERT_EQ(client.get(path).status, 200u);
+
+    const auto spans = wait_for_spans(spans_path, [](const auto& s) {
+        for (const auto* path : {"/first", "/second"}) {
+            const auto* server = find_server_span(s, path);
+            if (!server || client_spans_of(s, *server).empty()) return false;
+        }
+        return true;
+    });
+    bool saw_retry = false;
+    for (const auto* path : {"/first", "/second"}) {
+        const auto* server = find_server_span(spans, path);
+        ASSERT_TRUE(server) << describe_spans(spans);
+        EXPECT_NE(server->status_code, "ERROR") << "the client got its 200: " << server->line;
+        const auto clients = client_spans_of(spans, *server);
+        if (clients.size() == 2) {
+            saw_retry = true;
+            EXPECT_EQ(clients[0]->status_code, "ERROR") << clients[0]->line;
+            EXPECT_EQ(clients[0]->attr("error.type"), "connect_refused") << clients[0]->line;
+            EXPECT_NE(clients[1]->status_code, "ERROR") << clients[1]->line;
+        }
+    }
+    EXPECT_TRUE(saw_retry) << "one request should have tried the refused endpoint first: "
+                           << describe_spans(spans);
+}
+
+TEST(tracing_failures, a_response_cut_after_its_header_is_an_error_on_the_server_span) {
+    for (std::string_view upstream_span : {"true", "false"}) {
+        SCOPED_TRACE(std::string("upstream_span: ") + std::string(upstream_span));
+        temp_dir dir;
+        const std::string spans_path = dir.path() + "/spans.jsonl";
+        upstream_server up("app");
+        auto proxy = start_proxy(config(up.address(), spans_path, upstream_span));
+        ASSERT_TRUE(proxy);
+        http_client client(proxy->port("main"), io_timeout);
+        client.get("/close-after-headers");  // the body is cut short: the client sees a close
+
+        const auto spans = wait_for_spans(spans_path, [](const auto& s) {
+            return find_server_span(s, "/close-after-headers") != nullptr;
+        });
+        const auto* server = find_server_span(spans, "/close-after-headers");
+        ASSERT_TRUE(server) << describe_spans(spans);
+        EXPECT_EQ(server->status_code, "ERROR") << server->line;
+        EXPECT_EQ(server->attr("error.type"), "upstream_reset") << server->line;
+    }
+}
+
+}  // namespace
+}  // namespace tracegate::test
