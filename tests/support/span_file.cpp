@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -34,6 +36,16 @@ std::uint64_t number_field(const json::object& o, std::string_view key) {
     if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
     if (v->is_string()) return std::stoull(std::string(v->get_string()));  // OTLP/JSON style
     throw std::runtime_error(std::string(key) + " is not a non-negative integer");
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    for (std::size_t start = 0;;) {
+        const auto at = s.find(sep, start);
+        out.emplace_back(s.substr(start, at - start));
+        if (at == std::string_view::npos) return out;
+        start = at + 1;
+    }
 }
 
 }  // namespace
@@ -123,6 +135,71 @@ std::string describe_spans(const std::vector<span_record>& spans) {
     std::string out = std::to_string(spans.size()) + " span(s):\n";
     for (const auto& s : spans) out += "  " + s.line + "\n";
     return out;
+}
+
+std::string pad_hex(std::string hex, std::size_t width) {
+    return hex.size() < width ? std::string(width - hex.size(), '0') + hex : hex;
+}
+
+bool is_hex(std::string_view s, std::size_t n) {
+    return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+
+std::optional<wire_context> parse_traceparent(std::string_view value) {
+    static const std::regex form("00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})");
+    std::match_results<std::string_view::const_iterator> m;
+    if (!std::regex_match(value.begin(), value.end(), m, form)) return std::nullopt;
+    const int flags = std::stoi(m[3].str(), nullptr, 16);
+    return wire_context{m[1].str(), m[2].str(), (flags & 1) != 0, flags};
+}
+
+std::optional<wire_context> read_traceparent(const header_list& h) {
+    return parse_traceparent(find_header(h, "traceparent").value_or(""));
+}
+
+std::optional<wire_context> read_b3(const header_list& h) {
+    const auto parts = split(find_header(h, "b3").value_or(""), '-');
+    if (parts.size() < 3 || !is_hex(parts[1], 16)) return std::nullopt;
+    return wire_context{parts[0], parts[1], parts[2] == "1" || parts[2] == "d"};
+}
+
+std::optional<wire_context> read_b3multi(const header_list& h) {
+    auto trace = find_header(h, "X-B3-TraceId"), span = find_header(h, "X-B3-SpanId");
+    if (!trace || !span) return std::nullopt;
+    return wire_context{*trace, *span, find_header(h, "X-B3-Sampled") == "1" || find_header(h, "X-B3-Flags") == "1"};
+}
+
+std::optional<wire_context> read_jaeger(const header_list& h) {
+    auto v = find_header(h, "uber-trace-id").value_or("");
+    for (std::size_t at; (at = v.find("%3A")) != std::string::npos;) v.replace(at, 3, ":");
+    const auto parts = split(v, ':');
+    if (parts.size() != 4 || parts[0].empty() || parts[1].empty()) return std::nullopt;
+    return wire_context{pad_hex(parts[0], 32), pad_hex(parts[1], 16), (std::stoi(parts[3], nullptr, 16) & 1) != 0};
+}
+
+std::optional<wire_context> read_cloudtrace(const header_list& h) {
+    static const std::regex form("([0-9a-f]{32})/([0-9]+)(;o=([01]))?");
+    std::smatch m;
+    const auto v = find_header(h, "X-Cloud-Trace-Context").value_or("");
+    if (!std::regex_match(v, m, form)) return std::nullopt;
+    char span[17];
+    std::snprintf(span, sizeof span, "%016llx", std::stoull(m[2]));
+    return wire_context{m[1], span, m[4] == "1"};
+}
+
+std::optional<wire_context> read_xray(const header_list& h) {
+    wire_context c;
+    for (const auto& field : split(find_header(h, "X-Amzn-Trace-Id").value_or(""), ';')) {
+        if (field.starts_with("Root=1-") && field.size() == 7 + 8 + 1 + 24)
+            c.trace = field.substr(7, 8) + field.substr(16);
+        else if (field.starts_with("Parent="))
+            c.span = field.substr(7);
+        else if (field.starts_with("Sampled="))
+            c.sampled = field == "Sampled=1";
+    }
+    if (c.trace.empty() || c.span.empty()) return std::nullopt;
+    return c;
 }
 
 }  // namespace tracegate::test

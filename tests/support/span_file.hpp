@@ -1,6 +1,9 @@
 // Reading the JSON-lines span file tracegate writes (`tracing.file`): one span per line.
 // The writer flushes in batches about every second, so tests poll with a deadline.
+// Also: reading back the trace context each propagation format wrote into headers.
 #pragma once
+
+#include "tests/support/header_list.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -55,5 +58,29 @@ std::vector<const span_record*> client_spans_of(const std::vector<span_record>& 
 
 /// "name kind trace/span<-parent status attrs" for each span, one per line.
 std::string describe_spans(const std::vector<span_record>& spans);
+
+/// A trace context as one propagation format carried it.
+struct wire_context {
+    std::string trace;  ///< As written (16 or 32 hex); jaeger's padded to 32.
+    std::string span;   ///< 16 hex (cloudtrace's decimal converted).
+    bool sampled = false;
+    int flags = -1;     ///< The whole flags byte, where the format has one (traceparent).
+};
+
+/// `hex` left-padded with zeros to `width`.
+std::string pad_hex(std::string hex, std::size_t width);
+/// Whether `s` is exactly `n` lowercase hex digits.
+bool is_hex(std::string_view s, std::size_t n);
+
+/// A `traceparent` (or `traceresponse`) value of version 00; nullopt when malformed.
+std::optional<wire_context> parse_traceparent(std::string_view value);
+
+/// The context in `h` as each format writes it; nullopt when absent or malformed.
+std::optional<wire_context> read_traceparent(const header_list& h);  ///< `00-` version only.
+std::optional<wire_context> read_b3(const header_list& h);
+std::optional<wire_context> read_b3multi(const header_list& h);
+std::optional<wire_context> read_jaeger(const header_list& h);       ///< Plain or %3A-encoded.
+std::optional<wire_context> read_cloudtrace(const header_list& h);
+std::optional<wire_context> read_xray(const header_list& h);
 
 }  // namespace tracegate::test
