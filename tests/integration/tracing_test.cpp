@@ -189,6 +189,7 @@ struct format_case {
     std::string native_trace;    ///< The trace id as that format must carry it on.
     std::string parent;          ///< The incoming span id.
 };
+void PrintTo(const format_case& c, std::ostream* out) { *out << c.name; }
 
 class tracing_formats : public tracing, public ::testing::WithParamInterface<format_case> {};
 
@@ -243,7 +244,8 @@ TEST_F(tracing, conflicting_trace_headers_are_all_replaced_by_one_context) {
     const std::string other = "11111111111111111111111111111111";
     ASSERT_EQ(get("/mixed", {{"traceparent", "00-" + in_trace + "-" + in_span + "-01"},
                              {"b3", other + "-2222222222222222-1"},
-                             {"X-B3-TraceId", other}, {"X-B3-SpanId", "3333333333333333"}, {"X-B3-Sampled", "1"},
+                             {"X-B3-TraceId", other}, {"X-B3-SpanId", "3333333333333333"},
+                             {"X-B3-ParentSpanId", "1111111111111111"}, {"X-B3-Sampled", "1"},
                              {"uber-trace-id", other + ":4444444444444444:0:1"}})
                   .status, 200u);
     const auto spans = spans_for({"/mixed"});
