@@ -36,6 +36,9 @@ struct listener_config {
     /// false (a listener facing the internet): an incoming trace context is never the
     /// parent; it becomes a span link, and its sampled flag and the force header are ignored.
     bool trust_incoming_trace = true;
+    /// `traceresponse` on this listener's responses. nullopt: tracing.response_header on
+    /// trusted listeners, off on untrusted ones (outsiders learn no trace ids unless asked).
+    std::optional<bool> response_header;
 };
 
 enum class lb_policy { round_robin, least_request, random };

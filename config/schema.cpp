@@ -18,7 +18,8 @@ namespace {
 
 constexpr std::array<std::string_view, 7> top_keys{
     "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing"};
-constexpr std::array<std::string_view, 3> listener_keys{"name", "address", "trust_incoming_trace"};
+constexpr std::array<std::string_view, 4> listener_keys{"name", "address", "trust_incoming_trace",
+                                                       "response_header"};
 constexpr std::array<std::string_view, 5> upstream_keys{
     "name", "endpoints", "lb", "connect_timeout", "max_idle_connections"};
 constexpr std::array<std::string_view, 6> route_keys{
@@ -114,6 +115,8 @@ private:
         const bool is_map = r_.for_each_key(item, "listener", listener_keys, [&](const field& f) {
             if (f.label == "trust_incoming_trace") {
                 if (auto b = r_.boolean(f)) l.trust_incoming_trace = *b;
+            } else if (f.label == "response_header") {
+                if (auto b = r_.boolean(f)) l.response_header = *b;
             } else {
                 (f.label == "name" ? name : bind) = f;
             }

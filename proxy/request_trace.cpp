@@ -185,7 +185,7 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
             request.set(cfg.request_id_header, request_id_);
         }
     }
-    response_header_ = cfg.response_header && facts.trusted;
+    response_header_ = facts.response_header.value_or(cfg.response_header && facts.trusted);
 
     if (!server_.recording()) return;  // nothing below matters for an unrecorded span
     server_.set_attribute("http.request.method", method);

@@ -34,6 +34,7 @@ struct request_facts {
     std::uint16_t local_port = 0;
     std::string_view scheme;
     bool trusted = true;  ///< the listener's trust_incoming_trace
+    std::optional<bool> response_header;  ///< the listener's override of tracing.response_header
 };
 
 class request_trace {

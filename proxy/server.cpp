@@ -99,7 +99,8 @@ bool server::impl::bind_listeners() {
             return false;
         }
         std::uint16_t port = listener.bind.port;
-        const listener_info info{listener.name, "http", listener.trust_incoming_trace};
+        const listener_info info{listener.name, "http", listener.trust_incoming_trace,
+                                 listener.response_header};
         for (auto& w : workers) {
             tcp::acceptor acceptor(w->context());
             const tcp::endpoint endpoint(ip, port);

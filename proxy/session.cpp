@@ -366,8 +366,9 @@ net::awaitable<bool> session::serve_one(bool first) {
     const routing::route* route = rt.routes.match(view);
     const std::string_view upstream_name =
         route ? std::string_view(rt.settings->upstreams[route->upstream_index].name) : "";
-    const request_facts facts{client_address_, client_port_, local_port_, listener_.scheme,
-                              listener_.trust_incoming_trace};
+    const request_facts facts{client_address_,  client_port_,
+                              local_port_,      listener_.scheme,
+                              listener_.trust_incoming_trace, listener_.response_header};
     request_trace trace(rt.tracing, request, request.method_string(), request.target(), version,
                         route, upstream_name, facts);
     if (route == nullptr) {

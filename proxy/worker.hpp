@@ -43,6 +43,7 @@ struct listener_info {
     std::string name;
     std::string scheme = "http";
     bool trust_incoming_trace = true;
+    std::optional<bool> response_header;  ///< listener override of tracing.response_header
 };
 
 class worker;

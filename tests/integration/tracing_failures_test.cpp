@@ -87,5 +87,35 @@ TEST(tracing_failures, a_response_cut_after_its_header_is_an_error_on_the_server
     }
 }
 
+TEST(tracing_listeners, untrusted_listeners_send_traceresponse_only_when_configured) {
+    upstream_server up("app");
+    auto proxy = start_proxy(fill(R"(service_name: itest
+workers: 1
+listeners:
+  - {name: edge, address: 127.0.0.1:0, trust_incoming_trace: false}
+  - {name: edge_debug, address: 127.0.0.1:0, trust_incoming_trace: false, response_header: true}
+  - {name: inside, address: 127.0.0.1:0}
+  - {name: inside_quiet, address: 127.0.0.1:0, response_header: false}
+upstreams:
+  - name: app
+    endpoints: [${endpoint}]
+)",
+                                  {{"endpoint", up.address()}}),
+                             4);
+    ASSERT_TRUE(proxy);
+    auto traceresponse = [&](const std::string& listener) {
+        http_client client(proxy->port(listener), io_timeout);
+        const auto r = client.get("/" + listener);
+        EXPECT_EQ(r.status, 200u) << r.describe();
+        return r.header("traceresponse");
+    };
+    EXPECT_EQ(traceresponse("edge"), std::nullopt) << "outsiders learn no trace ids by default";
+    EXPECT_TRUE(traceresponse("edge_debug").has_value());
+    const auto inside = traceresponse("inside");
+    ASSERT_TRUE(inside.has_value());
+    EXPECT_TRUE(parse_traceparent(*inside).has_value()) << *inside;
+    EXPECT_EQ(traceresponse("inside_quiet"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace tracegate::test

@@ -87,6 +87,7 @@ listeners:
   - name: public
     address: 0.0.0.0:8080
     trust_incoming_trace: false
+    response_header: true
   - name: internal
     address: 127.0.0.1:8081
     trust_incoming_trace: true
@@ -126,6 +127,8 @@ tracing:
     const settings& s = *r.value;
     EXPECT_FALSE(s.listeners.at(0).trust_incoming_trace);
     EXPECT_TRUE(s.listeners.at(1).trust_incoming_trace);
+    EXPECT_EQ(s.listeners.at(0).response_header, std::optional<bool>(true));
+    EXPECT_EQ(s.listeners.at(1).response_header, std::nullopt) << "absent: the tracing default";
 
     EXPECT_EQ(s.routes.at(0).span_name, "TaskQueue.Stats {method} {path} {host} {route}");
     EXPECT_EQ(s.routes.at(0).tags,
