@@ -1,5 +1,6 @@
-// Spans of exchanges that went wrong: a failed attempt a retry recovered from, and a
-// response cut off after its header.
+// Spans of exchanges that went wrong (a failed attempt a retry recovered from, a response
+// cut off after its header), and what tracing does per listener: traceresponse, the force
+// header, baggage passed through.
 #include "tests/support/http_client.hpp"
 #include "tests/support/proxy_fixture.hpp"
 #include "tests/support/span_file.hpp"
@@ -115,6 +116,87 @@ upstreams:
     ASSERT_TRUE(inside.has_value());
     EXPECT_TRUE(parse_traceparent(*inside).has_value()) << *inside;
     EXPECT_EQ(traceresponse("inside_quiet"), std::nullopt);
+}
+
+std::string two_listener_config(const std::string& endpoint, const std::string& spans_path) {
+    return fill(R"(service_name: itest
+workers: 1
+listeners:
+  - {name: inside, address: 127.0.0.1:0}
+  - {name: edge, address: 127.0.0.1:0, trust_incoming_trace: false}
+upstreams:
+  - name: app
+    endpoints: [${endpoint}]
+tracing:
+  sampling: {ratio: 0, force_header: x-force-trace, keep: {errors: false}}
+  file: ${file}
+)",
+                {{"endpoint", endpoint}, {"file", spans_path}});
+}
+
+TEST(tracing_listeners, force_header_samples_only_on_trusted_listeners) {
+    temp_dir dir;
+    const std::string spans_path = dir.path() + "/spans.jsonl";
+    upstream_server up("app");
+    auto proxy = start_proxy(two_listener_config(up.address(), spans_path), 2);
+    ASSERT_TRUE(proxy);
+    http_client inside(proxy->port("inside"), io_timeout);
+    http_client edge(proxy->port("edge"), io_timeout);
+    ASSERT_EQ(edge.request("GET", "/edge-forced", {{"x-force-trace", "1"}}).status, 200u);
+    ASSERT_EQ(inside.request("GET", "/inside-plain", {}).status, 200u);
+    ASSERT_EQ(inside.request("GET", "/inside-forced", {{"x-force-trace", "1"}}).status, 200u);
+
+    // The last request is the marker: once it is in the file, the earlier ones would be too.
+    const auto spans = wait_for_spans(spans_path, [](const auto& s) {
+        return find_server_span(s, "/inside-forced") != nullptr;
+    });
+    EXPECT_TRUE(find_server_span(spans, "/inside-forced")) << describe_spans(spans);
+    EXPECT_FALSE(find_server_span(spans, "/inside-plain")) << "ratio 0 without the header";
+    EXPECT_FALSE(find_server_span(spans, "/edge-forced"))
+        << "an outsider forced recording: " << describe_spans(spans);
+}
+
+TEST(tracing_listeners, baggage_and_jaeger_baggage_pass_through_and_oversized_baggage_is_dropped) {
+    temp_dir dir;
+    upstream_server up("app");
+    auto proxy = start_proxy(two_listener_config(up.address(), dir.path() + "/spans.jsonl"), 2);
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("inside"), io_timeout);
+    const std::string baggage = "userId=alice,isProduction=false";
+    ASSERT_EQ(client.request("GET", "/bag", {{"baggage", baggage}, {"uberctx-tenant", "blue"}}).status,
+              200u);
+    ASSERT_EQ(client.request("GET", "/big-bag", {{"baggage", "k=" + std::string(9000, 'v')}}).status,
+              200u);
+    ASSERT_TRUE(up.wait_for_requests(2, io_timeout));
+    const auto requests = up.requests();
+    EXPECT_EQ(find_header(requests.at(0).headers, "baggage"), baggage);
+    EXPECT_EQ(find_header(requests.at(0).headers, "uberctx-tenant"), "blue");
+    EXPECT_EQ(find_header(requests.at(1).headers, "baggage"), std::nullopt)
+        << "baggage over the W3C 8192-byte limit must not be passed on";
+}
+
+TEST(tracing_listeners, the_client_span_has_the_exchange_events_in_order) {
+    temp_dir dir;
+    const std::string spans_path = dir.path() + "/spans.jsonl";
+    upstream_server up("app");
+    auto proxy = start_proxy(config(up.address(), spans_path));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    ASSERT_EQ(client.get("/events").status, 200u);
+    const auto spans = wait_for_spans(spans_path, [](const auto& s) {
+        const auto* server = find_server_span(s, "/events");
+        return server && !client_spans_of(s, *server).empty();
+    });
+    const auto* server = find_server_span(spans, "/events");
+    ASSERT_TRUE(server) << describe_spans(spans);
+    const auto clients = client_spans_of(spans, *server);
+    ASSERT_EQ(clients.size(), 1u) << describe_spans(spans);
+    EXPECT_EQ(clients[0]->events, (std::vector<std::string>{"upstream connected",
+                                                            "first upstream byte",
+                                                            "response complete"}))
+        << clients[0]->line;
+    EXPECT_LE(server->start_ns, clients[0]->start_ns);
+    EXPECT_GE(server->end_ns, clients[0]->end_ns) << "the server span ends after its client span";
 }
 
 }  // namespace
