@@ -36,6 +36,10 @@ std::regex compile_path_regex(const config::route_config& rc) {
 }  // namespace
 
 bool route::matches(const request_view& request) const {
+    return matches(request, config.match.host ? normalize_host(request.host()) : std::string());
+}
+
+bool route::matches(const request_view& request, std::string_view normalized_host) const {
     const config::route_match& m = config.match;
 
     // Cheapest criteria first; the regex last.
@@ -43,7 +47,7 @@ bool route::matches(const request_view& request) const {
         std::find(m.methods.begin(), m.methods.end(), request.method()) == m.methods.end()) {
         return false;
     }
-    if (m.host && !host_matches(*m.host, normalize_host(request.host()))) {
+    if (m.host && !host_matches(*m.host, normalized_host)) {
         return false;
     }
     const std::string_view path = request.path();
@@ -79,8 +83,10 @@ route_table::route_table(const config::settings& settings) {
 }
 
 const route* route_table::match(const request_view& request) const {
+    // Once per request, not once per route that looks at the host.
+    const std::string host = normalize_host(request.host());
     for (const route& r : routes_) {
-        if (r.matches(request)) {
+        if (r.matches(request, host)) {
             return &r;
         }
     }

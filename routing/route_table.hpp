@@ -32,6 +32,8 @@ struct route {
     std::optional<std::regex> path_regex;
 
     bool matches(const request_view& request) const;
+    /// Same, with the request's host already normalized (normalize_host) by the caller.
+    bool matches(const request_view& request, std::string_view normalized_host) const;
 };
 
 /// Routes in config order; the first match wins.
