@@ -1,0 +1,1 @@
+#include "proxy/collector_client.hpp"

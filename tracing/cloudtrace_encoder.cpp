@@ -1,0 +1,1 @@
+#include "tracing/cloudtrace_encoder.hpp"

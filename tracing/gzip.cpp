@@ -1,0 +1,1 @@
+#include "tracing/gzip.hpp"

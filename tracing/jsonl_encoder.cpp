@@ -1,0 +1,1 @@
+#include "tracing/jsonl_encoder.hpp"

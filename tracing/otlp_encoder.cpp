@@ -1,0 +1,1 @@
+#include "tracing/otlp_encoder.hpp"

@@ -1,0 +1,1 @@
+#include "tracing/trace_store.hpp"

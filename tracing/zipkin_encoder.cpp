@@ -1,0 +1,1 @@
+#include "tracing/zipkin_encoder.hpp"
