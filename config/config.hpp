@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tracegate::config {
@@ -110,6 +111,42 @@ struct sampling_config {
 inline constexpr std::array<std::string_view, 7> propagation_format_names{
     "tracecontext", "baggage", "b3", "b3multi", "jaeger", "cloudtrace", "xray"};
 
+/// The batch pipeline between the request path and the exporters (`tracing.export`).
+struct export_config {
+    std::uint64_t max_queue_spans = 8192;  ///< Spans waiting for export; more are dropped and counted.
+    std::uint64_t max_batch_spans = 512;   ///< Spans per export request.
+    duration flush_interval{1000};         ///< Longest a span waits for its batch to fill.
+    duration shutdown_timeout{5000};       ///< On SIGTERM, time to send what is queued.
+};
+
+/// The in-memory trace store, the embedded default backend (`tracing.store`).
+struct store_config {
+    std::uint64_t max_traces = 1000;        ///< Most recent traces kept.
+    std::uint64_t max_bytes = 64u << 20;    ///< Most bytes of span data kept.
+};
+
+/// One backend spans are sent to (`tracing.exporters[]`).
+struct exporter_config {
+    enum class kind { otlp, zipkin, cloudtrace, file, memory };
+    enum class encoding { protobuf, json };
+
+    kind type = kind::memory;
+    /// otlp, zipkin, cloudtrace: the http:// or https:// URL spans are POSTed to
+    /// (cloudtrace: the API root; the request goes to {endpoint}/v2/projects/{id}/traces:batchWrite).
+    std::string endpoint;
+    encoding otlp_encoding = encoding::protobuf;  ///< otlp only.
+    bool gzip = false;                            ///< `compression: gzip`.
+    std::vector<std::pair<std::string, std::string>> headers;  ///< Sent with every request.
+    duration timeout{10000};                      ///< One export request, connect to last byte.
+    std::optional<std::string> ca_file;           ///< https: PEM CA bundle; nullopt = system store.
+    std::string project_id;                       ///< cloudtrace.
+    std::optional<std::string> token_file;        ///< cloudtrace: OAuth access token file, re-read when it changes.
+    std::optional<std::string> token_env;         ///< cloudtrace: variable holding the token.
+    std::optional<std::string> metadata_server;   ///< cloudtrace: GCE metadata server base URL.
+    std::string path;                             ///< file: "-" = stdout.
+    std::string origin;                           ///< Where it was defined ("FILE:LINE", or the variable).
+};
+
 struct tracing_config {
     /// Formats read from requests, in precedence order (first valid wins). Empty = `[none]`.
     std::vector<std::string> extract{"tracecontext", "b3multi", "b3", "jaeger", "cloudtrace", "xray"};
@@ -122,7 +159,15 @@ struct tracing_config {
     std::uint32_t max_tag_value_bytes = 256;  ///< Header-sourced tag values are cut to this (>= 1).
     sampling_config sampling;
     std::vector<tag_config> tags;  ///< Global labels on every server span.
-    std::optional<std::string> file;  ///< JSON-lines span file; "-" = stdout. nullopt = none.
+    /// `tracing.file`: shorthand for a `file` exporter (kept first in `exporters`).
+    std::optional<std::string> file;
+    export_config exporting;                  ///< `tracing.export`.
+    /// Where spans go. Empty = the in-memory store (the embedded default).
+    std::vector<exporter_config> exporters;
+    store_config store;                       ///< `tracing.store`.
+    /// OTEL_RESOURCE_ATTRIBUTES, decoded, in order (service.name from it is applied to
+    /// service_name when neither the file nor OTEL_SERVICE_NAME set one).
+    std::vector<std::pair<std::string, std::string>> resource_attributes;
 };
 
 struct settings {

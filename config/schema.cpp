@@ -68,6 +68,7 @@ public:
         check_unique(route_names_, "route");
         check_route_upstreams();
         apply_otel_env(s_, in_file_, r_);
+        apply_otel_export_env(s_, in_file_, r_);
         return std::move(s_);
     }
 

@@ -32,10 +32,26 @@ struct keys_in_file {
     bool inject = false;
     bool ratio = false;
     bool parent_based = false;
+    bool exporters = false;                              ///< `tracing.exporters` present.
+    std::vector<std::string> export_keys;                ///< Keys set under `tracing.export`.
+    std::vector<std::vector<std::string>> exporter_keys; ///< Per exporter, the keys it set.
 };
 
 /// Reads the top-level `tracing:` map, noting in `in_file` which keys it set.
 tracing_config read_tracing(const field& tracing, yaml_reader& reader, keys_in_file& in_file);
+
+/// Reads `tracing.export` (the batch pipeline's bounds).
+export_config read_export(const field& f, yaml_reader& reader, keys_in_file& in_file);
+
+/// Reads `tracing.store` (the in-memory store's bounds).
+store_config read_store(const field& f, yaml_reader& reader, keys_in_file& in_file);
+
+/// Reads `tracing.exporters`, checking each type's keys, endpoints, files and tokens.
+std::vector<exporter_config> read_exporters(const field& f, yaml_reader& reader, keys_in_file& in_file);
+
+/// Applies OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*, OTEL_TRACES_EXPORTER and
+/// OTEL_EXPORTER_OTLP_* / OTEL_EXPORTER_ZIPKIN_ENDPOINT to what the file left unset.
+void apply_otel_export_env(settings& s, keys_in_file& in_file, yaml_reader& reader);
 
 /// Reads a list of `{name, header | literal | env}` tags (global or a route's).
 std::vector<tag_config> read_tags(const field& tags, yaml_reader& reader);

@@ -16,10 +16,10 @@ namespace tracegate::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> tracing_keys{
+constexpr std::array<std::string_view, 12> tracing_keys{
     "propagation",  "upstream_span",       "response_header", "request_id_header",
     "record_query", "max_tag_value_bytes", "sampling",        "tags",
-    "file"};
+    "file",         "export",              "exporters",       "store"};
 constexpr std::array<std::string_view, 2> propagation_keys{"extract", "inject"};
 constexpr std::array<std::string_view, 5> sampling_keys{
     "ratio", "parent_based", "force_header", "max_per_second", "keep"};
@@ -103,12 +103,28 @@ public:
                     }
                     t_.file = std::move(*path);
                 }
+            } else if (f.label == "export") {
+                t_.exporting = read_export(f, r_, in_file);
+            } else if (f.label == "store") {
+                t_.store = read_store(f, r_, in_file);
+            } else if (f.label == "exporters") {
+                in_file.exporters = true;
+                t_.exporters = read_exporters(f, r_, in_file);
             } else if (auto b = r_.boolean(f)) {
                 (f.label == "upstream_span"     ? t_.upstream_span
                  : f.label == "response_header" ? t_.response_header
                                                 : t_.record_query) = *b;
             }
         });
+        if (t_.file) {
+            // `file:` is shorthand for a file exporter, listed first.
+            exporter_config e;
+            e.type = exporter_config::kind::file;
+            e.path = *t_.file;
+            e.origin = "tracing.file";
+            t_.exporters.insert(t_.exporters.begin(), std::move(e));
+            in_file.exporter_keys.insert(in_file.exporter_keys.begin(), {"path"});
+        }
         return std::move(t_);
     }
 

@@ -65,6 +65,9 @@ public:
     /// "host:port" or "[v6]:port" (see parse_address(); port 0 passes).
     std::optional<address> address_value(const field& f);
 
+    /// The file errors are reported against.
+    const std::string& file() const { return file_; }
+
     /// The environment ${VAR} lookups read (also OTEL_* and `env:` tags).
     const env_lookup& env() const { return env_; }
 
