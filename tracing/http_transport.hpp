@@ -54,6 +54,9 @@ public:
     /// Sends `request` and waits for the whole response, at most request.timeout.
     /// Never throws; failures are a response with status 0.
     virtual incoming_response send(const outgoing_request& request) noexcept = 0;
+    /// Thread-safe: makes a send() in progress on another thread return promptly with
+    /// status 0 ("cancelled"). A send() started afterwards works normally.
+    virtual void cancel() noexcept = 0;
 };
 
 /// How transports are made.

@@ -14,7 +14,9 @@ namespace tracegate::tracing {
 /// parentSpanId (hex, "" for a root), name, kind ("SERVER"/"CLIENT"), startTimeUnixNano,
 /// endTimeUnixNano, attributes {key: value}, events [{name, timeUnixNano}], links
 /// [{traceId, spanId, attributes?}], status {code: "UNSET"|"OK"|"ERROR", message},
-/// traceFlags, traceState, service (the resource's service.name).
+/// traceFlags, traceState, service (the resource's service.name). Every line is valid
+/// JSON: a NaN or infinite double is the string "NaN", "Infinity" or "-Infinity", bytes
+/// that are not UTF-8 are written as U+FFFD.
 void encode_jsonl(std::span<const span_data> spans, const resource& res, std::string& out);
 
 }  // namespace tracegate::tracing

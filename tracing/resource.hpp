@@ -15,7 +15,7 @@ std::string_view tracegate_version() noexcept;
 
 /// Resource attributes (OTLP Resource.attributes), `service.name` always first.
 struct resource {
-    std::vector<attribute> attributes;
+    std::vector<attribute> attributes;  ///< In order, keys unique.
 
     /// The value of `service.name` ("tracegate" when somehow absent).
     std::string_view service_name() const noexcept;
@@ -27,7 +27,8 @@ struct resource {
 /// random UUID made once per process), host.name (gethostname), process.pid,
 /// telemetry.sdk.name = "tracegate", telemetry.sdk.language = "cpp",
 /// telemetry.sdk.version = tracegate_version(); then each of `extra` (parsed from
-/// OTEL_RESOURCE_ATTRIBUTES) that does not name one of the keys above, in order.
+/// OTEL_RESOURCE_ATTRIBUTES) that does not name one of the keys above, in order. A key
+/// repeated in `extra` keeps its first place and takes its last value.
 resource make_process_resource(std::string_view service_name,
                                const std::vector<std::pair<std::string, std::string>>& extra = {});
 
