@@ -3,7 +3,11 @@
 #include "config/loader.hpp"
 #include "proxy/log.hpp"
 #include "proxy/worker.hpp"
-#include "tracing/jsonl_file_writer.hpp"
+#include "proxy/collector_client.hpp"
+#include "tracing/export_pipeline.hpp"
+#include "tracing/exporters.hpp"
+#include "tracing/resource.hpp"
+#include "tracing/trace_store.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
@@ -49,29 +53,47 @@ bool same_listeners(const config::settings& a, const config::settings& b) {
     return true;
 }
 
+/// Exporters, the pipeline and the store are built once per process.
+bool same_export(const config::tracing_config& a, const config::tracing_config& b) {
+    if (a.exporters.size() != b.exporters.size() || a.resource_attributes != b.resource_attributes ||
+        a.exporting.max_queue_spans != b.exporting.max_queue_spans ||
+        a.exporting.max_batch_spans != b.exporting.max_batch_spans ||
+        a.exporting.flush_interval != b.exporting.flush_interval ||
+        a.exporting.shutdown_timeout != b.exporting.shutdown_timeout ||
+        a.store.max_traces != b.store.max_traces || a.store.max_bytes != b.store.max_bytes)
+        return false;
+    for (std::size_t i = 0; i < a.exporters.size(); ++i) {
+        const auto& x = a.exporters[i];
+        const auto& y = b.exporters[i];
+        if (x.type != y.type || x.endpoint != y.endpoint || x.otlp_encoding != y.otlp_encoding || x.gzip != y.gzip ||
+            x.headers != y.headers || x.timeout != y.timeout || x.ca_file != y.ca_file ||
+            x.project_id != y.project_id || x.token_file != y.token_file || x.token_env != y.token_env ||
+            x.metadata_server != y.metadata_server || x.path != y.path)
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 namespace {
 
-/// Where finished spans go. Fixed for the process: a reload keeps it.
-std::shared_ptr<tracing::span_sink> make_sink(const config::settings& settings) {
-    if (!settings.tracing.file) return nullptr;
-    tracing::jsonl_file_writer_options options;
-    options.path = *settings.tracing.file;
-    options.service_name = settings.service_name;
-    try {
-        return std::make_shared<tracing::jsonl_file_writer>(options);
-    } catch (const std::exception& e) {
-        TG_LOG(error) << "tracing.file " << options.path << ": " << e.what()
-                      << "; spans will not be written";
-        return nullptr;
+void log_export(tracing::export_log_level level, std::string_view line) {
+    switch (level) {
+        case tracing::export_log_level::info: TG_LOG(info) << line; break;
+        case tracing::export_log_level::warn: TG_LOG(warn) << line; break;
+        case tracing::export_log_level::error: TG_LOG(error) << line; break;
     }
 }
 
 }  // namespace
 
 struct server::impl {
-    std::shared_ptr<tracing::span_sink> sink;
+    std::shared_ptr<const config::settings> initial;
+    /// The embedded default backend (and what the admin server shows).
+    std::shared_ptr<tracing::trace_store> store;
+    /// Where finished spans go. Fixed for the process: a reload keeps it.
+    std::shared_ptr<tracing::export_pipeline> pipeline;
     std::shared_ptr<const runtime> current;
     std::optional<std::string> config_path;
     connection_gate gate;
@@ -80,14 +102,57 @@ struct server::impl {
     std::atomic<unsigned> finished{0};
 
     impl(std::shared_ptr<const config::settings> settings, std::optional<std::string> path)
-        : sink(make_sink(*settings)),
-          current(std::make_shared<const runtime>(std::move(settings), sink)),
-          config_path(std::move(path)), gate(current->settings->limits.max_connections) {}
+        : initial(std::move(settings)), config_path(std::move(path)),
+          gate(initial->limits.max_connections) {}
 
+    bool start_export();
     bool bind_listeners();
     void reload();
     void drain(const sigset_t& signals);
+    void stop_export();
 };
+
+bool server::impl::start_export() {
+    const config::settings& settings = *initial;
+    const config::tracing_config& t = settings.tracing;
+    store = std::make_shared<tracing::trace_store>(
+        tracing::trace_store_options{static_cast<std::size_t>(t.store.max_traces),
+                                     static_cast<std::size_t>(t.store.max_bytes)});
+    tracing::exporter_environment environment{
+        tracing::make_process_resource(settings.service_name, t.resource_attributes), make_collector_client, store};
+    std::vector<std::unique_ptr<tracing::exporter>> exporters;
+    try {
+        exporters = tracing::make_exporters(t, environment);
+    } catch (const std::exception& e) {
+        TG_LOG(error) << e.what();
+        return false;
+    }
+    for (const auto& e : exporters) TG_LOG(info) << "exporting spans to " << e->name();
+    tracing::export_pipeline_options options;
+    options.max_queue_spans = static_cast<std::size_t>(t.exporting.max_queue_spans);
+    options.max_batch_spans = static_cast<std::size_t>(t.exporting.max_batch_spans);
+    options.flush_interval = t.exporting.flush_interval;
+    options.shutdown_timeout = t.exporting.shutdown_timeout;
+    options.log = log_export;
+    pipeline = std::make_shared<tracing::export_pipeline>(std::move(options), std::move(exporters));
+    current = std::make_shared<const runtime>(initial, pipeline);
+    return true;
+}
+
+void server::impl::stop_export() {
+    if (!pipeline) return;
+    const auto before = std::chrono::steady_clock::now();
+    pipeline->shutdown();
+    const auto stats = pipeline->stats();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - before);
+    TG_LOG(info) << "export: " << stats.queued << " spans queued, " << stats.dropped_queue_full
+                 << " dropped (queue full); flushed in " << took.count() << "ms";
+    for (const auto& e : stats.exporters)
+        TG_LOG(info) << "exporter " << e.name << ": " << e.exported_spans << " exported, " << e.rejected_spans
+                     << " rejected, " << e.dropped_failed << " dropped (export failed), " << e.dropped_backlog
+                     << " dropped (backlog full), " << e.dropped_shutdown << " dropped (shutdown), "
+                     << e.failed_requests << " failed requests, " << e.retries << " retries";
+}
 
 bool server::impl::bind_listeners() {
     for (const auto& listener : current->settings->listeners) {
@@ -139,9 +204,10 @@ void server::impl::reload() {
     if (!same_listeners(*current->settings, *result.value))
         TG_LOG(warn) << "listeners and workers changed in " << *config_path
                      << ": they apply after a restart";
-    if (result.value->tracing.file != current->settings->tracing.file)
-        TG_LOG(warn) << "tracing.file changed in " << *config_path << ": it applies after a restart";
-    current = std::make_shared<const runtime>(result.value, sink);
+    if (!same_export(current->settings->tracing, result.value->tracing))
+        TG_LOG(warn) << "tracing exporters, export or store changed in " << *config_path
+                     << ": they apply after a restart";
+    current = std::make_shared<const runtime>(result.value, pipeline);
     gate.set_max(current->settings->limits.max_connections);
     for (auto& w : workers) {
         worker* target = w.get();
@@ -181,13 +247,14 @@ server::~server() = default;
 
 int server::run() {
     auto& s = *impl_;
-    raise_fd_limit(s.current->settings->limits.max_connections);
+    raise_fd_limit(s.initial->limits.max_connections);
     std::signal(SIGPIPE, SIG_IGN);
     // Signals are taken by the main thread only: block them before any thread starts.
     sigset_t signals;
     sigemptyset(&signals);
     for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, sig);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    if (!s.start_export()) return 1;
 
     unsigned count = s.current->settings->workers;
     if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
@@ -195,7 +262,10 @@ int server::run() {
         s.workers.push_back(std::make_unique<worker>(s.gate, i, s.current));
         s.gate.add(s.workers.back().get());
     }
-    if (!s.bind_listeners()) return 1;
+    if (!s.bind_listeners()) {
+        s.stop_export();
+        return 1;
+    }
 
     for (auto& w : s.workers)
         s.threads.emplace_back([&s, target = w.get()] {
@@ -216,6 +286,8 @@ int server::run() {
         break;
     }
     s.drain(signals);
+    // Requests are done; what they recorded is sent within tracing.export.shutdown_timeout.
+    s.stop_export();
     TG_LOG(info) << "stopped";
     return 0;
 }
