@@ -170,6 +170,22 @@ struct tracing_config {
     std::vector<std::pair<std::string, std::string>> resource_attributes;
 };
 
+/// The admin listener: health, readiness, metrics, effective config, the trace viewer
+/// and its API, and an OTLP/HTTP receiver into the trace store (`admin`).
+struct admin_config {
+    bool enabled = true;
+    address bind{"127.0.0.1", 9901};  ///< `address:`; loopback by default, never public unless set so.
+    std::uint64_t max_receive_bytes = 16u << 20;  ///< Largest POST /v1/traces body (after gunzip).
+};
+
+/// One line per request (`access_log`). Absent from the file = no access log.
+struct access_log_config {
+    enum class format { text, json };
+    bool enabled = false;
+    std::string path = "-";  ///< "-" = stdout, else a file opened for appending.
+    format style = format::text;
+};
+
 struct settings {
     std::string service_name = "tracegate";
     unsigned workers = 0;  ///< 0 = one per core.
@@ -178,6 +194,8 @@ struct settings {
     std::vector<route_config> routes;  ///< When empty and one upstream: everything goes there.
     limits_config limits;
     tracing_config tracing;
+    admin_config admin;
+    access_log_config access_log;
     std::string source;  ///< File the config came from ("<embedded>" for the defaults).
 };
 

@@ -16,8 +16,10 @@ namespace tracegate::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> top_keys{
-    "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing"};
+constexpr std::array<std::string_view, 9> top_keys{
+    "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing", "admin", "access_log"};
+constexpr std::array<std::string_view, 3> admin_keys{"enabled", "address", "max_receive_bytes"};
+constexpr std::array<std::string_view, 2> access_log_keys{"path", "format"};
 constexpr std::array<std::string_view, 4> listener_keys{"name", "address", "trust_incoming_trace",
                                                        "response_header"};
 constexpr std::array<std::string_view, 5> upstream_keys{
@@ -90,6 +92,10 @@ private:
             routes_ = {f, !r_.for_each_item(f, "route", [&](const field& i) { read_route(i); })};
         } else if (f.label == "tracing") {
             s_.tracing = read_tracing(f, r_, in_file_);
+        } else if (f.label == "admin") {
+            read_admin(f);
+        } else if (f.label == "access_log") {
+            read_access_log(f);
         } else {
             read_limits(f);
         }
@@ -243,6 +249,41 @@ private:
                 (f.label == "header_timeout" ? l.header_timeout
                  : f.label == "idle_timeout" ? l.idle_timeout
                                              : l.drain_timeout) = *d;
+            }
+        });
+    }
+
+    void read_admin(const field& admin) {
+        admin_config& a = s_.admin;
+        r_.for_each_key(admin, "admin", admin_keys, [&](const field& f) {
+            if (f.label == "enabled") {
+                if (auto b = r_.boolean(f)) a.enabled = *b;
+            } else if (f.label == "max_receive_bytes") {
+                const auto n = r_.integer(f, unbounded);
+                if (n && *n == 0) r_.fail(f.mark, "max_receive_bytes: must be at least 1, got 0");
+                if (n) a.max_receive_bytes = *n;
+            } else if (auto bound = r_.address_value(f)) {
+                if (!is_ip_literal(bound->host)) {
+                    r_.fail(f.mark, "address: admin host \"" + bound->host +
+                                        "\" must be an IP address, e.g. 127.0.0.1 or [::1]");
+                }
+                a.bind = std::move(*bound);
+            }
+        });
+    }
+
+    void read_access_log(const field& log) {
+        access_log_config& a = s_.access_log;
+        a.enabled = r_.for_each_key(log, "access_log", access_log_keys, [&](const field& f) {
+            auto value = r_.text(f);
+            if (!value) return;
+            if (f.label == "path") {
+                if (value->empty()) r_.fail(f.mark, "path: must not be empty (\"-\" is stdout)");
+                a.path = std::move(*value);
+            } else if (*value == "text" || *value == "json") {
+                a.style = *value == "json" ? access_log_config::format::json : access_log_config::format::text;
+            } else {
+                r_.fail(f.mark, "format: expected text or json, got \"" + *value + "\"");
             }
         });
     }

@@ -9,7 +9,12 @@ packages=(
   libssl-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler
   wrk curl procps
+  python3 chromium fonts-dejavu-core
 )
+# The browser test runs on Node.js and npm; a machine that already has a node keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

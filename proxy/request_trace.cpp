@@ -142,7 +142,9 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
                              std::string_view method, std::string_view target, unsigned version,
                              const routing::route* route, std::string_view upstream_name,
                              const request_facts& facts)
-    : tracing_(tracing), method_(method) {
+    : tracing_(tracing), observer_(facts.observer), worker_(facts.worker),
+      client_address_(facts.client_address), target_(target), version_(version), route_(route),
+      method_(method) {
     const auto& cfg = tracing.config;
     fields_carrier carrier(request);
 
@@ -186,6 +188,7 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
         }
     }
     response_header_ = facts.response_header.value_or(cfg.response_header && facts.trusted);
+    if (observer_) observer_->span_started(worker_, server_.recording());
 
     if (!server_.recording()) return;  // nothing below matters for an unrecorded span
     server_.set_attribute("http.request.method", method);
@@ -214,6 +217,7 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
 
 void request_trace::begin_attempt(http::fields& request, const config::address& endpoint) {
     client_.end();  // a retry: the previous attempt is over
+    endpoint_ = &endpoint;
     const bool per_attempt = tracing_.config.upstream_span;
     if (per_attempt) {
         client_ = tracing_.tracer.start_client_span(server_, method_);
@@ -239,11 +243,13 @@ void request_trace::attempt_failed(std::string_view reason) {
 }
 
 void request_trace::abandoned(std::string_view reason) {
+    error_ = reason;
     client_.set_error(reason);
     server_.set_error(reason);
 }
 
 void request_trace::on_response(unsigned status) {
+    status_ = status;
     attempt().add_event("first upstream byte");
     client_.set_attribute("http.response.status_code", std::int64_t{status});
     server_.set_attribute("http.response.status_code", std::int64_t{status});
@@ -256,6 +262,8 @@ void request_trace::on_response(unsigned status) {
 }
 
 void request_trace::on_failure(std::string_view reason, unsigned status) {
+    status_ = status;
+    error_ = reason;
     server_.set_attribute("http.response.status_code", std::int64_t{status});
     client_.set_error(reason);
     if (status >= 500 || reason == "no_route") server_.set_error(reason);
@@ -285,6 +293,39 @@ void request_trace::finish(std::uint64_t request_body_bytes, std::uint64_t respo
     server_.set_attribute("http.response.body.size", std::int64_t(response_body_bytes));
     client_.end();
     server_.end();
+    if (observer_) report(request_body_bytes, response_body_bytes);
+}
+
+void request_trace::report(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes) {
+    // Failures made by tracegate itself rather than the upstream are not upstream errors.
+    static constexpr std::string_view upstream_failures[] = {
+        "no_endpoint", "connect_refused", "connect_failed", "upstream_reset", "bad_upstream_response", "timeout"};
+    for (const auto kind : upstream_failures)
+        if (error_ == kind) observer_->upstream_error(worker_, kind);
+    std::string trace_id, span_id, endpoint;
+    const auto& ctx = server_.context();
+    if (ctx.is_valid()) {
+        trace_id = ctx.trace_id.to_hex();
+        span_id = ctx.span_id.to_hex();
+    }
+    if (endpoint_) endpoint = endpoint_->to_string();
+    request_record r;
+    r.start = started_wall_;
+    r.duration = std::chrono::steady_clock::now() - started_;
+    r.client_address = client_address_;
+    r.method = method_;
+    r.target = target_;
+    r.version = version_;
+    r.status = status_;
+    r.bytes_in = request_body_bytes;
+    r.bytes_out = response_body_bytes;
+    if (route_) r.route = route_->config.name;
+    r.upstream = endpoint;
+    r.error = error_;
+    r.trace_id = trace_id;
+    r.span_id = span_id;
+    r.request_id = request_id_;
+    observer_->request_done(worker_, r);
 }
 
 }  // namespace tracegate::proxy

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "proxy/request_log.hpp"
 #include "routing/route_table.hpp"
 #include "tracing/composite_propagator.hpp"
 #include "tracing/span.hpp"
@@ -11,6 +12,7 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +37,8 @@ struct request_facts {
     std::string_view scheme;
     bool trusted = true;  ///< the listener's trust_incoming_trace
     std::optional<bool> response_header;  ///< the listener's override of tracing.response_header
+    request_observer* observer = nullptr;  ///< told when the request finishes (metrics, access log)
+    unsigned worker = 0;                   ///< the worker serving it, for the observer
 };
 
 class request_trace {
@@ -68,7 +72,20 @@ public:
     void finish(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes);
 
 private:
+    void report(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes);
+
     const tracing_runtime& tracing_;
+    request_observer* observer_;
+    unsigned worker_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+    std::string_view client_address_;
+    std::string_view target_;
+    unsigned version_;
+    const routing::route* route_;
+    const config::address* endpoint_ = nullptr;
+    unsigned status_ = 0;
+    std::string_view error_;
     tracing::span server_;
     tracing::span client_;
     tracing::format_set inject_;

@@ -1,9 +1,12 @@
 #include "proxy/server.hpp"
 
 #include "config/loader.hpp"
-#include "proxy/log.hpp"
-#include "proxy/worker.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/admin_server.hpp"
 #include "proxy/collector_client.hpp"
+#include "proxy/log.hpp"
+#include "proxy/metrics.hpp"
+#include "proxy/worker.hpp"
 #include "tracing/export_pipeline.hpp"
 #include "tracing/exporters.hpp"
 #include "tracing/resource.hpp"
@@ -86,6 +89,25 @@ void log_export(tracing::export_log_level level, std::string_view line) {
     }
 }
 
+/// What the workers tell about requests and connections goes to the metrics and the
+/// access log; both are fixed for the process.
+class observers final : public request_observer, public connection_observer {
+public:
+    observers(proxy::metrics& m, access_log* log) : metrics_(m), log_(log) {}
+    void span_started(unsigned worker, bool sampled) override { metrics_.span_started(worker, sampled); }
+    void request_done(unsigned worker, const request_record& r) override {
+        metrics_.request_finished(worker, r.route, r.method, r.status, r.duration, r.bytes_in, r.bytes_out);
+        if (log_) log_->write(r);
+    }
+    void upstream_error(unsigned worker, std::string_view kind) override { metrics_.upstream_error(worker, kind); }
+    void connection_opened(unsigned worker) override { metrics_.connection_opened(worker); }
+    void connection_closed(unsigned worker) override { metrics_.connection_closed(worker); }
+
+private:
+    proxy::metrics& metrics_;
+    access_log* log_;
+};
+
 }  // namespace
 
 struct server::impl {
@@ -97,15 +119,28 @@ struct server::impl {
     std::shared_ptr<const runtime> current;
     std::optional<std::string> config_path;
     connection_gate gate;
+    // Before the workers: sessions still open when a drain gives up are destroyed with
+    // their worker, and report to these on the way out.
+    std::unique_ptr<proxy::metrics> metrics;
+    std::unique_ptr<access_log> requests_log;
+    std::unique_ptr<observers> observing;
     std::vector<std::unique_ptr<worker>> workers;
     std::vector<std::thread> threads;
     std::atomic<unsigned> finished{0};
+    /// /ready: true once listeners are bound, false again when draining starts.
+    std::atomic<bool> ready{false};
+    /// current, for the admin thread (current itself belongs to the main thread).
+    std::atomic<std::shared_ptr<const runtime>> published;
+    std::unique_ptr<admin_server> admin;
 
     impl(std::shared_ptr<const config::settings> settings, std::optional<std::string> path)
         : initial(std::move(settings)), config_path(std::move(path)),
           gate(initial->limits.max_connections) {}
 
     bool start_export();
+    bool start_observing(unsigned worker_count);
+    bool start_admin();
+    std::string render_metrics() const;
     bool bind_listeners();
     void reload();
     void drain(const sigset_t& signals);
@@ -154,6 +189,60 @@ void server::impl::stop_export() {
                      << e.failed_requests << " failed requests, " << e.retries << " retries";
 }
 
+bool server::impl::start_observing(unsigned worker_count) {
+    metrics = std::make_unique<proxy::metrics>(worker_count);
+    if (initial->access_log.enabled) {
+        try {
+            requests_log = std::make_unique<access_log>(initial->access_log);
+        } catch (const std::exception& e) {
+            TG_LOG(error) << e.what();
+            return false;
+        }
+    }
+    observing = std::make_unique<observers>(*metrics, requests_log.get());
+    return true;
+}
+
+std::string server::impl::render_metrics() const {
+    export_metrics_snapshot exported;
+    if (pipeline) {
+        const auto stats = pipeline->stats();
+        exported.queued = stats.queued;
+        exported.dropped_queue_full = stats.dropped_queue_full;
+        exported.queue_depth = stats.queue_depth;
+        for (const auto& e : stats.exporters)
+            exported.exporters.push_back({e.name, e.exported_spans, e.rejected_spans, e.dropped_failed,
+                                          e.dropped_backlog, e.dropped_shutdown, e.failed_requests, e.retries});
+    }
+    store_metrics_snapshot stored;
+    if (store) {
+        const auto stats = store->stats();
+        stored = {stats.traces, stats.spans, stats.bytes, stats.evicted_traces, stats.rejected_spans};
+    }
+    return metrics->render(exported, stored);
+}
+
+bool server::impl::start_admin() {
+    const config::admin_config& config = initial->admin;
+    if (!config.enabled) return true;
+    admin_sources sources;
+    sources.ready = [this] { return ready.load(); };
+    sources.metrics = [this] { return render_metrics(); };
+    sources.settings = [this] { return published.load()->settings; };
+    sources.store = store;
+    sources.max_receive_bytes = config.max_receive_bytes;
+    admin = std::make_unique<admin_server>(std::move(sources));
+    try {
+        const auto bound = admin->start(config.bind);
+        TG_LOG(info) << "admin listening on " << bound.to_string() << " (trace viewer: http://"
+                     << bound.to_string() << "/traces)";
+    } catch (const std::exception& e) {
+        TG_LOG(error) << e.what();
+        return false;
+    }
+    return true;
+}
+
 bool server::impl::bind_listeners() {
     for (const auto& listener : current->settings->listeners) {
         boost::system::error_code ec;
@@ -195,6 +284,7 @@ void server::impl::reload() {
         return;
     }
     auto result = config::load_file(*config_path);
+    metrics->config_reload(static_cast<bool>(result));
     if (!result) {
         TG_LOG(error) << "config reload rejected (" << result.errors.size()
                       << " error(s)); the running config stays";
@@ -204,10 +294,18 @@ void server::impl::reload() {
     if (!same_listeners(*current->settings, *result.value))
         TG_LOG(warn) << "listeners and workers changed in " << *config_path
                      << ": they apply after a restart";
+    if (!(current->settings->admin.enabled == result.value->admin.enabled &&
+          current->settings->admin.bind == result.value->admin.bind &&
+          current->settings->admin.max_receive_bytes == result.value->admin.max_receive_bytes) ||
+        current->settings->access_log.enabled != result.value->access_log.enabled ||
+        current->settings->access_log.path != result.value->access_log.path ||
+        current->settings->access_log.style != result.value->access_log.style)
+        TG_LOG(warn) << "admin or access_log changed in " << *config_path << ": they apply after a restart";
     if (!same_export(current->settings->tracing, result.value->tracing))
         TG_LOG(warn) << "tracing exporters, export or store changed in " << *config_path
                      << ": they apply after a restart";
     current = std::make_shared<const runtime>(result.value, pipeline);
+    published.store(current);
     gate.set_max(current->settings->limits.max_connections);
     for (auto& w : workers) {
         worker* target = w.get();
@@ -217,6 +315,7 @@ void server::impl::reload() {
 }
 
 void server::impl::drain(const sigset_t& signals) {
+    ready.store(false);
     const auto timeout = current->settings->limits.drain_timeout;
     TG_LOG(info) << "draining: no new connections, finishing requests in flight (up to "
                  << timeout.count() << "ms)";
@@ -258,11 +357,17 @@ int server::run() {
 
     unsigned count = s.current->settings->workers;
     if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+    if (!s.start_observing(count)) {
+        s.stop_export();
+        return 1;
+    }
     for (unsigned i = 0; i < count; ++i) {
         s.workers.push_back(std::make_unique<worker>(s.gate, i, s.current));
+        s.workers.back()->observe(s.observing.get(), s.observing.get());
         s.gate.add(s.workers.back().get());
     }
-    if (!s.bind_listeners()) {
+    s.published.store(s.current);
+    if (!s.bind_listeners() || !s.start_admin()) {
         s.stop_export();
         return 1;
     }
@@ -272,6 +377,7 @@ int server::run() {
             target->run();
             s.finished.fetch_add(1);
         });
+    s.ready.store(true);
     TG_LOG(info) << "tracegate serving with " << count << " worker(s), service "
                  << s.current->settings->service_name;
 
@@ -288,6 +394,7 @@ int server::run() {
     s.drain(signals);
     // Requests are done; what they recorded is sent within tracing.export.shutdown_timeout.
     s.stop_export();
+    if (s.admin) s.admin->stop();
     TG_LOG(info) << "stopped";
     return 0;
 }

@@ -147,8 +147,12 @@ public:
         const auto local = client_.socket().local_endpoint(ec);
         if (!ec) local_port_ = local.port();
         slot_ = worker_.register_session(&client_.socket());
+        if (auto* c = worker_.connections()) c->connection_opened(worker_.index());
     }
-    ~session() { worker_.unregister_session(slot_); }
+    ~session() {
+        worker_.unregister_session(slot_);
+        if (auto* c = worker_.connections()) c->connection_closed(worker_.index());
+    }
 
     net::awaitable<void> run() {
         bool keep_alive = true;
@@ -368,7 +372,8 @@ net::awaitable<bool> session::serve_one(bool first) {
         route ? std::string_view(rt.settings->upstreams[route->upstream_index].name) : "";
     const request_facts facts{client_address_,  client_port_,
                               local_port_,      listener_.scheme,
-                              listener_.trust_incoming_trace, listener_.response_header};
+                              listener_.trust_incoming_trace, listener_.response_header,
+                              worker_.observer(), worker_.index()};
     request_trace trace(rt.tracing, request, request.method_string(), request.target(), version,
                         route, upstream_name, facts);
     if (route == nullptr) {

@@ -48,6 +48,14 @@ struct listener_info {
 
 class worker;
 
+/// Told when a worker's downstream connections open and close (the metrics).
+class connection_observer {
+public:
+    virtual ~connection_observer() = default;
+    virtual void connection_opened(unsigned worker) = 0;
+    virtual void connection_closed(unsigned worker) = 0;
+};
+
 /// What all workers share: the connection count against max_connections.
 class connection_gate {
 public:
@@ -99,6 +107,13 @@ public:
     std::list<session_slot>::iterator register_session(boost::asio::ip::tcp::socket* socket);
     void unregister_session(std::list<session_slot>::iterator slot) { sessions_.erase(slot); }
     connection_gate& gate() { return gate_; }
+    request_observer* observer() const { return observer_; }
+    connection_observer* connections() const { return connections_; }
+    /// Set before run(); both may be null.
+    void observe(request_observer* requests, connection_observer* connections) {
+        observer_ = requests;
+        connections_ = connections;
+    }
 
 private:
     struct acceptor_entry {
@@ -119,6 +134,8 @@ private:
     upstream_pool pool_;
     std::list<acceptor_entry> acceptors_;
     bool draining_ = false;
+    request_observer* observer_ = nullptr;
+    connection_observer* connections_ = nullptr;
 };
 
 /// Serves one downstream connection until it closes (proxy/session.cpp).

@@ -201,7 +201,9 @@ void append_span(detail::json_writer& w, const span_data& s, const resource& res
     }
     w.raw('}');
     if (s.parent_span_id) w.raw(s.parent_is_remote ? ",\"sameProcessAsParentSpan\":false" : ",\"sameProcessAsParentSpan\":true");
-    w.raw(s.kind == span_kind::client ? ",\"spanKind\":\"CLIENT\"}" : ",\"spanKind\":\"SERVER\"}");
+    w.raw(",\"spanKind\":\"");
+    w.raw(kind_name(s.kind));
+    w.raw("\"}");
 }
 
 

@@ -340,6 +340,8 @@ export_pipeline_stats export_pipeline::stats() const {
     export_pipeline_stats s;
     s.queued = queued_.load(std::memory_order_relaxed);
     s.dropped_queue_full = dropped_.load(std::memory_order_relaxed);
+    const std::uint64_t batched = batched_.load(std::memory_order_relaxed);
+    s.queue_depth = s.queued > batched ? s.queued - batched : 0;
     s.exporters.reserve(lanes_.size());
     for (const auto& l : lanes_) s.exporters.push_back(l->snapshot());
     return s;

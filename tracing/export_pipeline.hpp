@@ -59,6 +59,7 @@ struct exporter_stats {
 struct export_pipeline_stats {
     std::uint64_t queued = 0;             ///< Spans accepted from the request path.
     std::uint64_t dropped_queue_full = 0; ///< Spans refused because the queue was full.
+    std::uint64_t queue_depth = 0;        ///< Spans in the queue now, not yet in a batch.
     std::vector<exporter_stats> exporters;
 };
 

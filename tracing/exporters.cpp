@@ -92,16 +92,18 @@ private:
 
 class store_exporter final : public exporter {
 public:
-    explicit store_exporter(std::shared_ptr<trace_store> store) : store_(std::move(store)) {}
+    store_exporter(std::shared_ptr<trace_store> store, std::string service_name)
+        : store_(std::move(store)), service_name_(std::move(service_name)) {}
     const std::string& name() const noexcept override { return name_; }
     export_result export_batch(std::span<const span_data> spans, milliseconds) override {
-        store_->add(spans);
+        store_->add(spans, service_name_);
         return {};
     }
 
 private:
     std::string name_ = "memory store";
     std::shared_ptr<trace_store> store_;
+    std::string service_name_;
 };
 
 // ---- HTTP -------------------------------------------------------------------------------
@@ -383,8 +385,8 @@ std::unique_ptr<exporter> make_file_exporter(const std::string& path, tracing::r
     return std::make_unique<file_exporter>(path, std::move(resource));
 }
 
-std::unique_ptr<exporter> make_store_exporter(std::shared_ptr<trace_store> store) {
-    return std::make_unique<store_exporter>(std::move(store));
+std::unique_ptr<exporter> make_store_exporter(std::shared_ptr<trace_store> store, std::string service_name) {
+    return std::make_unique<store_exporter>(std::move(store), std::move(service_name));
 }
 
 std::unique_ptr<exporter> make_http_exporter(const config::exporter_config& config, tracing::resource resource,
@@ -396,14 +398,14 @@ std::vector<std::unique_ptr<exporter>> make_exporters(const config::tracing_conf
                                                       const exporter_environment& environment) {
     std::vector<std::unique_ptr<exporter>> out;
     if (tracing.exporters.empty()) {
-        if (environment.store) out.push_back(make_store_exporter(environment.store));
+        if (environment.store) out.push_back(make_store_exporter(environment.store, std::string(environment.resource.service_name())));
         return out;
     }
     for (const auto& c : tracing.exporters) {
         try {
             switch (c.type) {
                 case kind::memory:
-                    if (environment.store) out.push_back(make_store_exporter(environment.store));
+                    if (environment.store) out.push_back(make_store_exporter(environment.store, std::string(environment.resource.service_name())));
                     break;
                 case kind::file: out.push_back(make_file_exporter(c.path, environment.resource)); break;
                 default: {

@@ -34,8 +34,8 @@ std::vector<std::unique_ptr<exporter>> make_exporters(const config::tracing_conf
 /// Throws std::system_error when the file cannot be opened.
 std::unique_ptr<exporter> make_file_exporter(const std::string& path, tracing::resource resource);
 
-/// Adds each batch to `store`.
-std::unique_ptr<exporter> make_store_exporter(std::shared_ptr<trace_store> store);
+/// Adds each batch to `store` under `service_name` (the process resource's service.name).
+std::unique_ptr<exporter> make_store_exporter(std::shared_ptr<trace_store> store, std::string service_name);
 
 /// POSTs each batch to a collector, built from one `otlp`, `zipkin` or `cloudtrace` entry.
 std::unique_ptr<exporter> make_http_exporter(const config::exporter_config& config, tracing::resource resource,

@@ -62,6 +62,10 @@ void gzip_compress(std::string_view data, std::string& out) {
 }
 
 bool gzip_decompress(std::string_view data, std::string& out, std::size_t max_size) {
+    return gzip_inflate(data, out, max_size) == inflate_result::ok;
+}
+
+inflate_result gzip_inflate(std::string_view data, std::string& out, std::size_t max_size) {
     out.clear();
     z_stream z{};
     if (inflateInit2(&z, gzip_window_bits) != Z_OK) throw std::bad_alloc();
@@ -92,16 +96,17 @@ bool gzip_decompress(std::string_view data, std::string& out, std::size_t max_si
             if (left_in == 0) break;
             // RFC 1952 2.2: a gzip file is a series of members; `gzip -dc` reads them all.
             // Anything else after a member is a data error for the next one.
-            if (inflateReset(&z) != Z_OK) return false;
+            if (inflateReset(&z) != Z_OK) return inflate_result::invalid;
             continue;
         }
         // Z_DATA_ERROR: bad header, deflate data, CRC or length. Z_MEM_ERROR.
-        if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return inflate_result::invalid;
         // No progress: the input ended inside a member, or the output reached max_size.
-        if (used == 0 && made == 0) return false;
+        if (used == 0 && made == 0)
+            return produced == max_size ? inflate_result::too_large : inflate_result::invalid;
     }
     out.resize(produced);
-    return true;
+    return inflate_result::ok;
 }
 
 }  // namespace tracegate::tracing

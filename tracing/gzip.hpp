@@ -22,4 +22,11 @@ inline constexpr std::size_t gzip_max_decompressed = std::size_t{64} << 20;
 bool gzip_decompress(std::string_view data, std::string& out,
                      std::size_t max_size = gzip_max_decompressed);
 
+/// How gzip_inflate ended.
+enum class inflate_result { ok, invalid, too_large };
+
+/// gzip_decompress, telling a body that inflates past `max_size` (too_large) from one
+/// that is not valid gzip (invalid): a receiver answers 413 for one, 400 for the other.
+inflate_result gzip_inflate(std::string_view data, std::string& out, std::size_t max_size);
+
 }  // namespace tracegate::tracing

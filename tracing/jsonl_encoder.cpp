@@ -14,19 +14,6 @@
 namespace tracegate::tracing {
 namespace {
 
-std::string_view kind_name(span_kind kind) noexcept {
-    return kind == span_kind::client ? "CLIENT" : "SERVER";
-}
-
-std::string_view status_name(status_code code) noexcept {
-    switch (code) {
-        case status_code::ok: return "OK";
-        case status_code::error: return "ERROR";
-        case status_code::unset: break;
-    }
-    return "UNSET";
-}
-
 void append_value(detail::json_writer& w, const attribute_value& value) {
     std::visit(
         [&w](const auto& v) {

@@ -90,9 +90,12 @@ inline constexpr std::uint32_t int_value = 3;
 inline constexpr std::uint32_t double_value = 4;  // fixed64 bits
 }
 
-/// Span.SpanKind values.
+/// Span.SpanKind values (0 is SPAN_KIND_UNSPECIFIED, never written).
+inline constexpr std::uint32_t span_kind_internal = 1;
 inline constexpr std::uint32_t span_kind_server = 2;
 inline constexpr std::uint32_t span_kind_client = 3;
+inline constexpr std::uint32_t span_kind_producer = 4;
+inline constexpr std::uint32_t span_kind_consumer = 5;
 
 /// SpanFlags (trace.proto): bits 0-7 are the W3C trace flags; bit 8 says whether the
 /// parent's is-remote is known, bit 9 that the parent is remote (proto v1.1+).
@@ -104,7 +107,14 @@ inline constexpr std::uint32_t span_flags_context_is_remote = 0x00000200;
 inline constexpr std::string_view scope_name = "tracegate";
 
 std::uint32_t kind_value(span_kind kind) noexcept {
-    return kind == span_kind::client ? span_kind_client : span_kind_server;
+    switch (kind) {
+        case span_kind::internal: return span_kind_internal;
+        case span_kind::client: return span_kind_client;
+        case span_kind::producer: return span_kind_producer;
+        case span_kind::consumer: return span_kind_consumer;
+        case span_kind::server: break;
+    }
+    return span_kind_server;
 }
 
 std::uint32_t status_value(status_code code) noexcept {

@@ -8,16 +8,42 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 namespace tracegate::tracing {
 
-/// The role of a span (OTLP SpanKind; tracegate only makes these two).
-enum class span_kind : std::uint8_t { server, client };
+/// The role of a span (OTLP Span.SpanKind). tracegate's tracer makes only server and
+/// client; the other three arrive from applications that send spans to the admin
+/// server's OTLP receiver. The order is not OTLP's numbering: encoders map each kind.
+enum class span_kind : std::uint8_t { server, client, internal, producer, consumer };
 
 /// OTLP Status.code: error is set by the proxy, ok only when explicitly asked for.
 enum class status_code : std::uint8_t { unset, ok, error };
+
+/// The kind's name as OTLP JSON, Cloud Trace and the viewer spell it: "SERVER", "CLIENT",
+/// "INTERNAL", "PRODUCER", "CONSUMER".
+constexpr std::string_view kind_name(span_kind kind) noexcept {
+    switch (kind) {
+        case span_kind::internal: return "INTERNAL";
+        case span_kind::client: return "CLIENT";
+        case span_kind::producer: return "PRODUCER";
+        case span_kind::consumer: return "CONSUMER";
+        case span_kind::server: break;
+    }
+    return "SERVER";
+}
+
+/// "UNSET", "OK" or "ERROR".
+constexpr std::string_view status_name(status_code code) noexcept {
+    switch (code) {
+        case status_code::ok: return "OK";
+        case status_code::error: return "ERROR";
+        case status_code::unset: break;
+    }
+    return "UNSET";
+}
 
 /// An attribute value: the OTLP scalar types tracegate records.
 using attribute_value = std::variant<std::string, std::int64_t, double, bool>;
@@ -53,7 +79,7 @@ struct span_data {
     std::uint8_t trace_flags = 0;                  ///< W3C flags of this span, masked to sampled|random.
     std::string tracestate;                        ///< W3C tracestate carried by the span.
     std::string name;                              ///< E.g. `GET users` or `TaskQueue.Stats`.
-    span_kind kind = span_kind::server;            ///< Server (downstream) or client (upstream attempt).
+    span_kind kind = span_kind::server;            ///< Server (downstream), client (upstream attempt), or another OTLP kind.
     std::uint64_t start_time_unix_nano = 0;        ///< Wall clock at start.
     std::uint64_t end_time_unix_nano = 0;          ///< start + monotonic duration.
     std::vector<attribute> attributes;             ///< In order of first set, keys unique.

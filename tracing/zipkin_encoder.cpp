@@ -21,6 +21,8 @@
 // - dropped counts become `otel.dropped_{attributes,events,links}_count` tags
 //   (common/mapping-to-non-otlp.md); links and tracestate have no Zipkin field and are
 //   left out, as the specification leaves them;
+// - SERVER, CLIENT, PRODUCER, CONSUMER keep their kind; INTERNAL has none in Zipkin and
+//   is sent without `kind`, as the specification asks;
 // - `shared` and `debug` are never sent.
 
 namespace tracegate::tracing {
@@ -102,8 +104,21 @@ struct endpoint {
     }
 };
 
+/// Zipkin's Span.kind for an OpenTelemetry kind; empty for INTERNAL, which Zipkin has no
+/// kind for (the specification: "SpanKind.INTERNAL ... MUST be omitted").
+std::string_view zipkin_kind(span_kind kind) noexcept {
+    switch (kind) {
+        case span_kind::internal: return {};
+        case span_kind::client: return "CLIENT";
+        case span_kind::producer: return "PRODUCER";
+        case span_kind::consumer: return "CONSUMER";
+        case span_kind::server: break;
+    }
+    return "SERVER";
+}
+
 /// The other side of the connection (Zipkin: for a SERVER span the client, for a CLIENT
-/// span the server).
+/// span the server, for a PRODUCER or CONSUMER span the broker; an INTERNAL span has none).
 ///
 /// CLIENT (the upstream call) follows the OpenTelemetry Zipkin exporter: serviceName is
 /// the best-ranked of `peer.service`, `server.address`, verbatim even when it is an IP, so
@@ -117,10 +132,15 @@ struct endpoint {
 /// else `client.address`) in ipv4/ipv6 and its port (`network.peer.port`, else
 /// `client.port`). serviceName is `peer.service` when set, else `client.address` when that
 /// is a host name rather than an IP: an address is never a service name here.
+///
+/// PRODUCER and CONSUMER take the CLIENT rule: the messaging conventions name the broker
+/// in `server.address` / `server.port`, and Zipkin's model makes the broker the remote
+/// endpoint of both.
 endpoint remote_endpoint(const span_data& s) noexcept {
-    const peer_attributes peer(s.attributes);
     endpoint remote;
-    if (s.kind == span_kind::client) {
+    if (s.kind == span_kind::internal) return remote;
+    const peer_attributes peer(s.attributes);
+    if (s.kind == span_kind::client || s.kind == span_kind::producer || s.kind == span_kind::consumer) {
         if (peer.peer_service != nullptr) remote.service_name = *peer.peer_service;
         else if (peer.server_address != nullptr) remote.service_name = *peer.server_address;
         remote.set_ip({peer.network_peer_address, peer.server_address});
@@ -200,7 +220,12 @@ void append_span(detail::json_writer& w, const span_data& s, std::string_view se
     }
     w.raw(",\"id\":\"");
     w.hex(s.span_id);
-    w.raw(s.kind == span_kind::client ? "\",\"kind\":\"CLIENT\"" : "\",\"kind\":\"SERVER\"");
+    w.raw('"');
+    if (const std::string_view kind = zipkin_kind(s.kind); !kind.empty()) {
+        w.raw(",\"kind\":\"");
+        w.raw(kind);
+        w.raw('"');
+    }
     w.raw(",\"name\":");
     w.string(s.name);
     w.raw(",\"timestamp\":");

@@ -180,8 +180,22 @@ command_result check_config_file(const std::string& path) {
     return run_tracegate({"--check-config", "--config", path});
 }
 
+namespace {
+
+/// Tests run side by side: unless a test places the admin listener itself, it gets an
+/// ephemeral loopback port instead of the default 127.0.0.1:9901.
+std::string with_private_admin(std::string_view yaml) {
+    static const std::regex admin_key(R"((^|\n)admin:)");
+    std::string text(yaml);
+    if (std::regex_search(text, admin_key)) return text;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    return text + "admin: {address: 127.0.0.1:0}\n";
+}
+
+}  // namespace
+
 tracegate_process::tracegate_process(std::string_view yaml, process_options options) {
-    config_path_ = dir_.write("tracegate.yaml", yaml);
+    config_path_ = dir_.write("tracegate.yaml", with_private_admin(yaml));
     log_path_ = dir_.path() + "/tracegate.log";
     std::vector<std::string> argv{TRACEGATE_BINARY, "--config", config_path_};
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
@@ -297,7 +311,16 @@ std::optional<std::uint64_t> tracegate_process::rss_kib() const {
 }
 
 void tracegate_process::rewrite_config(std::string_view yaml) {
-    dir_.write("tracegate.yaml", yaml);
+    dir_.write("tracegate.yaml", with_private_admin(yaml));
+}
+
+std::uint16_t tracegate_process::admin_port(duration timeout) {
+    static const std::regex line(R"(admin listening on (\S+):(\d+))");
+    if (!wait_for_log(R"(admin listening on \S+:\d+)", timeout)) return 0;
+    const std::string text = log();
+    std::smatch m;
+    if (!std::regex_search(text, m, line)) return 0;
+    return static_cast<std::uint16_t>(std::stoul(m[2].str()));
 }
 
 refused_port::refused_port() {

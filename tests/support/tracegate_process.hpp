@@ -76,6 +76,10 @@ public:
     std::uint16_t port(std::string_view name) const;
     /// The port of the first listener that reported.
     std::uint16_t port() const;
+    /// The admin listener's port, once "admin listening on HOST:PORT" is logged (waiting up
+    /// to `timeout`); 0 when it is not. Unless the config places it, the admin listener is
+    /// put on 127.0.0.1:0 by this class, so tests never share the default port.
+    std::uint16_t admin_port(duration timeout = std::chrono::seconds(15));
     /// The host part as logged ("127.0.0.1", "[::1]").
     std::string host(std::string_view name) const;
 

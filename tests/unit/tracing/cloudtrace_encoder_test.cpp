@@ -8,6 +8,7 @@
 
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tracegate::tracing {
@@ -111,6 +112,17 @@ TEST(cloudtrace_encoder, client_and_root_spans) {
     // A leap day and a day change across the span.
     EXPECT_EQ(root.at("startTime").as_string(), "2024-02-29T23:59:59.999999999Z");
     EXPECT_EQ(root.at("endTime").as_string(), "2024-03-01T00:00:00.000000400Z");
+}
+
+TEST(cloudtrace_encoder, every_span_kind_has_its_name) {
+    for (const auto& [kind, name] : {std::pair{span_kind::server, "SERVER"}, std::pair{span_kind::client, "CLIENT"},
+                                    std::pair{span_kind::internal, "INTERNAL"},
+                                    std::pair{span_kind::producer, "PRODUCER"},
+                                    std::pair{span_kind::consumer, "CONSUMER"}}) {
+        span_data s = test::sample_root_span();
+        s.kind = kind;
+        EXPECT_EQ(encode_one(s).at("spanKind").as_string(), name);
+    }
 }
 
 TEST(cloudtrace_encoder, times_keep_nanoseconds_and_pad_digits) {

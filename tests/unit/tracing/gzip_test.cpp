@@ -149,5 +149,17 @@ TEST(gzip, output_is_bounded_by_max_size) {
     EXPECT_EQ(out, data);
 }
 
+TEST(gzip, inflate_tells_too_large_from_invalid) {
+    const std::string data(1 << 20, 'z');
+    std::string packed;
+    gzip_compress(data, packed);
+    std::string out;
+    EXPECT_EQ(gzip_inflate(packed, out, 4096), inflate_result::too_large);
+    EXPECT_EQ(gzip_inflate("not gzip at all", out, 4096), inflate_result::invalid);
+    EXPECT_EQ(gzip_inflate(std::string_view(packed).substr(0, packed.size() / 2), out, data.size() * 2),
+              inflate_result::invalid);
+    EXPECT_EQ(gzip_inflate(packed, out, data.size()), inflate_result::ok);
+}
+
 }  // namespace
 }  // namespace tracegate::tracing

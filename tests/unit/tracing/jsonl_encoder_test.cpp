@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tracegate::tracing {
@@ -70,6 +72,19 @@ TEST(jsonl_encoder, one_line_per_span_with_every_field) {
     EXPECT_EQ(client.at("status"), json::parse(R"({"code":"UNSET","message":""})"));
     EXPECT_EQ(client.at("links"), json::array());
     EXPECT_EQ(client.at("traceState").as_string(), "");
+}
+
+TEST(jsonl_encoder, every_span_kind_has_its_otlp_name) {
+    for (const auto& [kind, name] : {std::pair{span_kind::server, "SERVER"}, std::pair{span_kind::client, "CLIENT"},
+                                    std::pair{span_kind::internal, "INTERNAL"},
+                                    std::pair{span_kind::producer, "PRODUCER"},
+                                    std::pair{span_kind::consumer, "CONSUMER"}}) {
+        span_data s = test::sample_root_span();
+        s.kind = kind;
+        std::string out;
+        encode_jsonl(std::span(&s, 1), test::sample_resource(), out);
+        EXPECT_EQ(json::parse(out).at("kind").as_string(), name);
+    }
 }
 
 TEST(jsonl_encoder, root_span_has_an_empty_parent_and_status_ok) {

@@ -412,6 +412,26 @@ TEST(otlp_json_encoder, root_and_client_spans_leave_default_fields_out) {
     EXPECT_EQ(root.at("startTimeUnixNano").as_string(), "1709251199999999999");
 }
 
+TEST(otlp_encoders, every_span_kind_has_its_otlp_number) {
+    // Span.SpanKind: INTERNAL 1, SERVER 2, CLIENT 3, PRODUCER 4, CONSUMER 5.
+    std::vector<span_data> batch(5, test::sample_root_span());
+    batch[0].kind = span_kind::internal;
+    batch[1].kind = span_kind::server;
+    batch[2].kind = span_kind::client;
+    batch[3].kind = span_kind::producer;
+    batch[4].kind = span_kind::consumer;
+    std::string out;
+    encode_otlp_protobuf(batch, resource{}, out);
+    const auto spans = spans_of(out);
+    ASSERT_EQ(spans.size(), 5u);
+    for (std::size_t i = 0; i < spans.size(); ++i) EXPECT_EQ(spans[i].varint(6), i + 1) << i;
+
+    encode_otlp_json(batch, resource{}, out);
+    const auto request = json::parse(out);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        EXPECT_EQ(json_span(request, i).at("kind").as_int64(), static_cast<std::int64_t>(i + 1)) << i;
+}
+
 TEST(otlp_json_encoder, strings_are_escaped_and_utf8_kept) {
     std::string out;
     const auto server = test::sample_server_span();

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,7 +41,15 @@ trace_query query(std::size_t limit, std::optional<std::uint64_t> min_duration_n
     return out;
 }
 
-void add(trace_store& store, std::vector<span_data> batch) { store.add(batch); }
+/// The service the helpers add spans under unless told otherwise.
+constexpr std::string_view default_service = "svc";
+
+void add(trace_store& store, std::vector<span_data> batch, std::string_view service = default_service) {
+    store.add(batch, service);
+}
+
+/// What a span added by add() costs in the store.
+std::size_t cost(const span_data& span) { return trace_store::estimated_bytes(span, default_service); }
 
 /// The trace ids listed by recent(), newest first, as the low 64 bits.
 std::vector<std::uint64_t> listed(const trace_store& store, const trace_query& filter = {}) {
@@ -49,9 +58,9 @@ std::vector<std::uint64_t> listed(const trace_store& store, const trace_query& f
     return ids;
 }
 
-std::vector<std::uint64_t> span_ids(const std::vector<span_data>& spans) {
+std::vector<std::uint64_t> span_ids(const std::vector<stored_span>& spans) {
     std::vector<std::uint64_t> ids;
-    for (const span_data& span : spans) ids.push_back(span.span_id.to_uint64());
+    for (const stored_span& stored : spans) ids.push_back(stored.span.span_id.to_uint64());
     return ids;
 }
 
@@ -115,7 +124,7 @@ TEST(trace_store, evicts_the_least_recently_added_trace_past_max_traces) {
 }
 
 TEST(trace_store, evicts_oldest_traces_to_stay_within_max_bytes) {
-    const std::size_t unit = trace_store::estimated_bytes(make_span(1, 1, 0, 0, 1));
+    const std::size_t unit = cost(make_span(1, 1, 0, 0, 1));
     trace_store store(bounds(100, 3 * unit + unit / 2));
     for (std::uint64_t trace = 1; trace <= 5; ++trace) {
         add(store, {make_span(trace, 0x10 * trace, 0, 0, 1)});
@@ -135,7 +144,7 @@ TEST(trace_store, evicts_oldest_traces_to_stay_within_max_bytes) {
 }
 
 TEST(trace_store, rejects_and_counts_a_span_larger_than_max_bytes) {
-    const std::size_t unit = trace_store::estimated_bytes(make_span(1, 1, 0, 0, 1));
+    const std::size_t unit = cost(make_span(1, 1, 0, 0, 1));
     trace_store store(bounds(100, 2 * unit));
     add(store, {make_span(1, 0x10, 0, 0, 1), make_span(2, 0x20, 0, 0, 1, std::string(3 * unit, 'x'))});
     span_data no_trace = make_span(3, 0x30, 0, 0, 1);
@@ -152,7 +161,7 @@ TEST(trace_store, rejects_and_counts_a_span_larger_than_max_bytes) {
 }
 
 TEST(trace_store, trace_larger_than_max_bytes_keeps_its_newest_spans) {
-    const std::size_t unit = trace_store::estimated_bytes(make_span(1, 1, 0, 0, 1, "s1"));
+    const std::size_t unit = cost(make_span(1, 1, 0, 0, 1, "s1"));
     trace_store store(bounds(100, 8 * unit));
     add(store, {make_span(2, 0x20, 0, 0, 1, "s1")});
     std::vector<span_data> chain;  // span 1 is the root, span n the child of n - 1
@@ -169,6 +178,7 @@ TEST(trace_store, trace_larger_than_max_bytes_keeps_its_newest_spans) {
     const auto summary = summary_of(store, 1);
     EXPECT_EQ(summary.span_count, 6u);
     EXPECT_EQ(summary.root_name, "s4");  // its parent was dropped
+    EXPECT_TRUE(summary.truncated);
     EXPECT_EQ(summary.start_time_unix_nano, 40u);
     const auto stats = store.stats();
     EXPECT_EQ(stats.bytes, 6 * unit);
@@ -255,6 +265,18 @@ TEST(trace_store, find_orders_by_start_then_server_before_client_then_span_id) {
     EXPECT_EQ(span_ids(*spans), (std::vector<std::uint64_t>{0x01, 0x03, 0x09, 0x05, 0x02}));
 }
 
+TEST(trace_store, find_orders_every_kind_receiving_side_first) {
+    trace_store store;
+    add(store, {make_span(1, 0x01, 0x09, 100, 110, "client", span_kind::client),
+                make_span(1, 0x02, 0x09, 100, 110, "producer", span_kind::producer),
+                make_span(1, 0x03, 0x09, 100, 110, "internal", span_kind::internal),
+                make_span(1, 0x04, 0x09, 100, 110, "consumer", span_kind::consumer),
+                make_span(1, 0x05, 0x09, 100, 110, "server", span_kind::server)});
+    const auto spans = store.find(tid(1));
+    ASSERT_TRUE(spans);
+    EXPECT_EQ(span_ids(*spans), (std::vector<std::uint64_t>{0x05, 0x04, 0x03, 0x02, 0x01}));
+}
+
 TEST(trace_store, find_of_an_unknown_trace_is_nullopt) {
     trace_store store;
     add(store, {make_span(1, 0x10, 0, 0, 1)});
@@ -339,8 +361,10 @@ TEST(trace_store, concurrent_adds_and_queries_keep_summaries_consistent) {
     std::thread reader1(reader);
     std::thread reader2(reader);
     std::thread writer([&] {
+        // Two services taking turns: names are interned, released and interned again.
         for (std::size_t i = 0; i < sequence.size(); i += batch_size)
-            store.add(std::span(sequence).subspan(i, std::min(batch_size, sequence.size() - i)));
+            store.add(std::span(sequence).subspan(i, std::min(batch_size, sequence.size() - i)),
+                      i / batch_size % 2 == 0 ? "even" : "odd");
         done = true;
     });
     writer.join();
@@ -360,9 +384,134 @@ TEST(trace_store, concurrent_adds_and_queries_keep_summaries_consistent) {
         ASSERT_TRUE(spans);
         ASSERT_EQ(summary.span_count, spans->size());
         EXPECT_EQ(summary.root_name, "server");
-        EXPECT_EQ(summary.start_time_unix_nano, spans->front().start_time_unix_nano);
-        EXPECT_EQ(summary.end_time_unix_nano, spans->front().end_time_unix_nano);
+        EXPECT_EQ(summary.start_time_unix_nano, spans->front().span.start_time_unix_nano);
+        EXPECT_EQ(summary.end_time_unix_nano, spans->front().span.end_time_unix_nano);
+        EXPECT_EQ(summary.root_service, spans->front().service);
     }
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"even", "odd"}));
+}
+
+span_data with_route(span_data span, attribute_value route) {
+    span.attributes.push_back({"http.route", std::move(route)});
+    return span;
+}
+
+std::vector<std::string> services_of(const std::vector<stored_span>& spans) {
+    std::vector<std::string> out;
+    for (const stored_span& stored : spans) out.push_back(stored.service);
+    return out;
+}
+
+TEST(trace_store, keeps_the_service_of_each_span) {
+    trace_store store;
+    // An ingress's spans under its own name, then the backend's spans received over OTLP.
+    add(store, {make_span(1, 0x10, 0, 100, 200, "GET /users"), make_span(1, 0x11, 0x10, 110, 190, "GET", span_kind::client)},
+        "ingress");
+    add(store, {make_span(1, 0x12, 0x11, 120, 180, "GET /users"), make_span(1, 0x13, 0x12, 130, 170, "SELECT", span_kind::client)},
+        "users");
+    add(store, {make_span(2, 0x20, 0, 100, 200)}, "users");
+
+    const auto spans = store.find(tid(1));
+    ASSERT_TRUE(spans);
+    EXPECT_EQ(span_ids(*spans), (std::vector<std::uint64_t>{0x10, 0x11, 0x12, 0x13}));
+    EXPECT_EQ(services_of(*spans), (std::vector<std::string>{"ingress", "ingress", "users", "users"}));
+
+    const auto summary = summary_of(store, 1);
+    EXPECT_EQ(summary.root_service, "ingress");
+    EXPECT_EQ(summary.services, (std::vector<std::string>{"ingress", "users"}));
+    EXPECT_FALSE(summary.truncated);
+    EXPECT_EQ(summary_of(store, 2).services, (std::vector<std::string>{"users"}));
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"ingress", "users"}));
+}
+
+TEST(trace_store, root_service_follows_the_root_as_it_arrives) {
+    trace_store store;
+    add(store, {make_span(1, 0x11, 0x10, 110, 190, "child")}, "backend");
+    EXPECT_EQ(summary_of(store, 1).root_service, "backend");
+    add(store, {make_span(1, 0x10, 0, 100, 200, "root")}, "frontend");
+    EXPECT_EQ(summary_of(store, 1).root_service, "frontend");
+    EXPECT_EQ(summary_of(store, 1).services, (std::vector<std::string>{"backend", "frontend"}));
+}
+
+TEST(trace_store, filters_by_service_anywhere_in_the_trace) {
+    trace_store store;
+    add(store, {make_span(1, 0x10, 0, 0, 10)}, "frontend");
+    add(store, {make_span(1, 0x11, 0x10, 1, 9)}, "billing");
+    add(store, {make_span(2, 0x20, 0, 0, 10)}, "frontend");
+    add(store, {make_span(3, 0x30, 0, 0, 10)}, "billing");
+
+    trace_query by_service = query(50);
+    by_service.service = "billing";
+    EXPECT_EQ(listed(store, by_service), (std::vector<std::uint64_t>{3, 1}));
+    by_service.service = "frontend";
+    EXPECT_EQ(listed(store, by_service), (std::vector<std::uint64_t>{2, 1}));
+    by_service.service = "unknown";
+    EXPECT_TRUE(listed(store, by_service).empty());
+    by_service.service = "billing";
+    by_service.limit = 1;
+    EXPECT_EQ(listed(store, by_service), (std::vector<std::uint64_t>{3}));
+}
+
+TEST(trace_store, filters_by_the_route_of_the_root_span_and_lists_routes) {
+    trace_store store;
+    add(store, {with_route(make_span(1, 0x10, 0, 0, 10), std::string("users"))});
+    add(store, {with_route(make_span(2, 0x20, 0, 0, 10), std::string("orders")),
+                with_route(make_span(2, 0x21, 0x20, 1, 9), std::string("users"))});  // not the root
+    add(store, {with_route(make_span(3, 0x30, 0, 0, 10), std::int64_t{7})});          // not a string
+    add(store, {with_route(make_span(4, 0x40, 0, 0, 10), std::string("users"))});
+    add(store, {make_span(5, 0x50, 0, 0, 10)});
+
+    EXPECT_EQ(summary_of(store, 1).route, "users");
+    EXPECT_EQ(summary_of(store, 2).route, "orders");
+    EXPECT_FALSE(summary_of(store, 3).route);
+    EXPECT_FALSE(summary_of(store, 5).route);
+
+    trace_query by_route = query(50);
+    by_route.route = "users";
+    EXPECT_EQ(listed(store, by_route), (std::vector<std::uint64_t>{4, 1}));
+    by_route.route = "orders";
+    EXPECT_EQ(listed(store, by_route), (std::vector<std::uint64_t>{2}));
+    by_route.service = "other";
+    EXPECT_TRUE(listed(store, by_route).empty());
+    EXPECT_EQ(store.routes(), (std::vector<std::string>{"orders", "users"}));
+}
+
+TEST(trace_store, a_service_name_goes_with_its_last_span) {
+    trace_store store(bounds(2, 1u << 20));
+    add(store, {make_span(1, 0x10, 0, 0, 10)}, "old");
+    add(store, {make_span(2, 0x20, 0, 0, 10)}, "kept");
+    add(store, {make_span(1, 0x10, 0, 0, 10)}, "duplicate");  // ignored: the name is not kept either
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"kept", "old"}));
+
+    add(store, {make_span(3, 0x30, 0, 0, 10)}, "kept");  // evicts trace 1
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"kept"}));
+    add(store, {make_span(4, 0x40, 0, 0, 10)}, "old");  // evicts trace 2; "old" is back
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"kept", "old"}));
+    trace_query by_service = query(50);
+    by_service.service = "old";
+    EXPECT_EQ(listed(store, by_service), (std::vector<std::uint64_t>{4}));
+}
+
+TEST(trace_store, trimming_releases_the_names_of_the_dropped_spans) {
+    const std::size_t unit = cost(make_span(1, 1, 0, 0, 1));
+    trace_store store(bounds(100, 4 * unit));
+    add(store, {make_span(1, 0x01, 0, 0, 1)}, "svc");
+    add(store, {make_span(1, 0x02, 0x01, 0, 1)}, "abc");  // same length: same cost
+    add(store, {make_span(1, 0x03, 0x01, 0, 1), make_span(1, 0x04, 0x01, 0, 1), make_span(1, 0x05, 0x01, 0, 1)});
+    // The fifth span overflowed the trace: it dropped down to 3 spans, "abc"'s among them.
+    EXPECT_EQ(store.services(), (std::vector<std::string>{"svc"}));
+    const auto summary = summary_of(store, 1);
+    EXPECT_TRUE(summary.truncated);
+    EXPECT_EQ(summary.span_count, 3u);
+    EXPECT_EQ(summary.services, (std::vector<std::string>{"svc"}));
+}
+
+TEST(trace_store, each_span_counts_its_service_name) {
+    const span_data span = make_span(1, 0x10, 0, 0, 1);
+    EXPECT_EQ(trace_store::estimated_bytes(span, "checkout"), trace_store::estimated_bytes(span) + 8);
+    trace_store store;
+    add(store, {span, make_span(1, 0x11, 0x10, 0, 1)}, "checkout");
+    EXPECT_EQ(store.stats().bytes, 2 * trace_store::estimated_bytes(span, "checkout"));
 }
 
 }  // namespace

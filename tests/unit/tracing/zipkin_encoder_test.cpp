@@ -8,6 +8,7 @@
 
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tracegate::tracing {
@@ -95,6 +96,28 @@ TEST(zipkin_encoder, client_span_names_the_upstream) {
     EXPECT_FALSE(tags.contains("error"));
     EXPECT_FALSE(tags.contains("otel.status_code"));  // status unset
     EXPECT_EQ(tags.size(), 5u);
+}
+
+TEST(zipkin_encoder, producer_and_consumer_keep_their_kind_and_name_the_broker) {
+    for (const auto& [kind, name] : {std::pair{span_kind::producer, "PRODUCER"}, std::pair{span_kind::consumer, "CONSUMER"}}) {
+        SCOPED_TRACE(name);
+        span_data s = test::sample_client_span();
+        s.kind = kind;
+        s.attributes = {{"server.address", std::string("kafka-1")}, {"server.port", std::int64_t{9092}}};
+        const auto span = encode_one(s);
+        EXPECT_EQ(span.at("kind").as_string(), name);
+        EXPECT_EQ(span.at("remoteEndpoint"), json::parse(R"({"serviceName":"kafka-1","port":9092})"));
+    }
+}
+
+TEST(zipkin_encoder, internal_span_has_no_kind_and_no_remote_endpoint) {
+    span_data s = test::sample_server_span();
+    s.kind = span_kind::internal;
+    const auto span = encode_one(s);
+    EXPECT_FALSE(span.contains("kind"));
+    EXPECT_FALSE(span.contains("remoteEndpoint"));
+    EXPECT_EQ(span.at("id").as_string(), "00f067aa0ba902b7");
+    EXPECT_EQ(span.at("name").as_string(), "GET /users/{id}");
 }
 
 TEST(zipkin_encoder, client_span_prefers_peer_service_and_takes_an_ip_server_address) {
