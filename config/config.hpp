@@ -30,6 +30,43 @@ struct address {
     friend bool operator==(const address&, const address&) = default;
 };
 
+/// One certificate a TLS listener can present (`listeners[].tls.certificates[]`).
+struct tls_certificate_config {
+    std::string cert;  ///< PEM file: the certificate, then its chain.
+    std::string key;   ///< PEM file: the private key for `cert`.
+    /// SNI names this certificate answers: exact ("b.example.com") or one leading wildcard
+    /// label ("*.b.example.com"), lowercase. Empty: the default certificate (the first one
+    /// without names answers when SNI is absent or matches nothing).
+    std::vector<std::string> server_names;
+    friend bool operator==(const tls_certificate_config&, const tls_certificate_config&) = default;
+};
+
+enum class tls_version { v1_2, v1_3 };
+
+/// HTTPS on a listener (`listeners[].tls`).
+struct listener_tls_config {
+    /// At least one; the first is the default: the loader moves the certificate without
+    /// server_names to the front, and when every one has names the first written stays first.
+    /// All paths here and in upstream_tls_config are absolute (relative ones in the file are
+    /// taken against its directory), and every file was readable and valid at load.
+    std::vector<tls_certificate_config> certificates;
+    tls_version min_version = tls_version::v1_2;       ///< TLS 1.0 and 1.1 are never offered.
+    /// PEM CA bundle: when set, clients must present a certificate it verifies (mTLS).
+    std::optional<std::string> client_ca;
+    friend bool operator==(const listener_tls_config&, const listener_tls_config&) = default;
+};
+
+/// HTTPS to an upstream's endpoints (`upstreams[].tls`).
+struct upstream_tls_config {
+    /// SNI sent and the name verified in the certificate; nullopt: the endpoint's host.
+    std::optional<std::string> server_name;
+    std::optional<std::string> ca_file;  ///< PEM CA bundle; nullopt: the system store.
+    std::optional<std::string> cert;     ///< Client certificate (PEM), with `key`.
+    std::optional<std::string> key;
+    bool verify = true;                  ///< false: no verification (logged as a warning at startup).
+    friend bool operator==(const upstream_tls_config&, const upstream_tls_config&) = default;
+};
+
 /// One listening socket; every worker accepts on it (SO_REUSEPORT).
 struct listener_config {
     std::string name;
@@ -40,6 +77,7 @@ struct listener_config {
     /// `traceresponse` on this listener's responses. nullopt: tracing.response_header on
     /// trusted listeners, off on untrusted ones (outsiders learn no trace ids unless asked).
     std::optional<bool> response_header;
+    std::optional<listener_tls_config> tls;  ///< nullopt: plain HTTP.
 };
 
 enum class lb_policy { round_robin, least_request, random };
@@ -51,16 +89,18 @@ struct upstream_config {
     lb_policy lb = lb_policy::round_robin;
     duration connect_timeout{2000};
     std::uint32_t max_idle_connections = 64;  ///< Pooled idle connections per worker.
+    std::optional<upstream_tls_config> tls;   ///< nullopt: plain HTTP.
 };
 
 /// A label put on spans: `{name, header}`, `{name, literal}` or `{name, env}`.
 struct tag_config {
-    enum class source { header, literal, env };
+    enum class source { header, literal, env, client_certificate };
 
     std::string name;                ///< Span attribute name; unique within its list.
     source from = source::literal;
     /// header: the request header's name (lowercase); literal: the text;
-    /// env: the environment variable's value, read when the config was loaded.
+    /// env: the environment variable's value, read when the config was loaded;
+    /// client_certificate: "subject" (the verified client certificate's, RFC 2253).
     std::string value;
 
     friend bool operator==(const tag_config&, const tag_config&) = default;

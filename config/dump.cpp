@@ -46,7 +46,9 @@ json::array tags(const std::vector<tag_config>& list) {
     json::array out;
     for (const auto& t : list) {
         // An env tag holds the variable's value as read at load: that is what spans get.
-        const std::string_view from = t.from == tag_config::source::header ? "header" : "literal";
+        const std::string_view from = t.from == tag_config::source::header               ? "header"
+                                      : t.from == tag_config::source::client_certificate ? "client_certificate"
+                                                                                         : "literal";
         out.emplace_back(json::object{{"name", t.name}, {from, t.value}});
     }
     return out;
@@ -120,23 +122,50 @@ json::object tracing(const tracing_config& t) {
     };
 }
 
+// File paths only: the keys themselves never leave the files they are in.
+json::object tls(const listener_tls_config& t) {
+    json::array certificates;
+    for (const auto& c : t.certificates) {
+        json::object o{{"cert", c.cert}, {"key", c.key}};
+        if (!c.server_names.empty()) o["server_names"] = strings(c.server_names);
+        certificates.emplace_back(std::move(o));
+    }
+    json::object out{{"certificates", std::move(certificates)},
+                     {"min_version", t.min_version == tls_version::v1_3 ? "1.3" : "1.2"}};
+    if (t.client_ca) out["client_ca"] = *t.client_ca;
+    return out;
+}
+
+json::object tls(const upstream_tls_config& t) {
+    json::object out;
+    if (t.server_name) out["server_name"] = *t.server_name;
+    if (t.ca_file) out["ca_file"] = *t.ca_file;
+    if (t.cert) out["cert"] = *t.cert;
+    if (t.key) out["key"] = *t.key;
+    out["verify"] = t.verify;
+    return out;
+}
+
 json::object tree(const settings& s) {
     json::array listeners;
     for (const auto& l : s.listeners) {
         json::object o{{"name", l.name}, {"address", l.bind.to_string()},
                        {"trust_incoming_trace", l.trust_incoming_trace}};
         if (l.response_header) o["response_header"] = *l.response_header;
+        if (l.tls) o["tls"] = tls(*l.tls);
         listeners.emplace_back(std::move(o));
     }
     json::array upstreams;
     for (const auto& u : s.upstreams) {
         json::array endpoints;
         for (const auto& e : u.endpoints) endpoints.emplace_back(e.to_string());
-        upstreams.emplace_back(json::object{{"name", u.name},
-                                            {"endpoints", std::move(endpoints)},
-                                            {"lb", text(u.lb)},
-                                            {"connect_timeout", text(u.connect_timeout)},
-                                            {"max_idle_connections", u.max_idle_connections}});
+        json::object o{{"name", u.name},
+                       {"endpoints", std::move(endpoints)},
+                       {"lb", text(u.lb)},
+                       {"connect_timeout", text(u.connect_timeout)},
+                       {"max_idle_connections", u.max_idle_connections}};
+        if (u.tls) o["tls"] = tls(*u.tls);
+        upstreams.emplace_back(std::move(o));
     }
     json::array routes;
     for (const auto& r : s.routes)

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <system_error>
 
@@ -28,32 +29,10 @@ load_result unreadable(const std::string& path, int os_error) {
     return failed(path, "cannot read config file: " + std::system_category().message(os_error));
 }
 
-}  // namespace
-
-std::string error::to_string() const {
-    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
-}
-
-load_result load_file(const std::string& path, const env_lookup& env) {
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                         &std::fclose);
-    if (!file) return unreadable(path, errno);
-    std::string text;
-    char buffer[64 * 1024];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
-        text.append(buffer, n);
-        if (text.size() > max_file_bytes) {
-            return failed(path, "cannot read config file: larger than 16 MiB");
-        }
-    }
-    // A directory opens fine on Linux; reading it is what fails (EISDIR).
-    if (std::ferror(file.get())) return unreadable(path, errno);
-    return load_string(text, path, env);
-}
-
-load_result load_string(std::string_view yaml, const std::string& source, const env_lookup& env) {
-    detail::yaml_reader reader(source, env);
+/// load_string(), with relative file paths in the config taken against `base_directory`.
+load_result load_text(std::string_view yaml, const std::string& source, const env_lookup& env,
+                      std::string base_directory) {
+    detail::yaml_reader reader(source, env, std::move(base_directory));
     settings loaded;
     try {
         const YAML::Node root = YAML::Load(std::string(yaml));
@@ -78,6 +57,36 @@ load_result load_string(std::string_view yaml, const std::string& source, const 
         return a.line != b.line ? a.line < b.line : a.column < b.column;
     });
     return result;
+}
+
+}  // namespace
+
+std::string error::to_string() const {
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+load_result load_file(const std::string& path, const env_lookup& env) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                         &std::fclose);
+    if (!file) return unreadable(path, errno);
+    std::string text;
+    char buffer[64 * 1024];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+        text.append(buffer, n);
+        if (text.size() > max_file_bytes) {
+            return failed(path, "cannot read config file: larger than 16 MiB");
+        }
+    }
+    // A directory opens fine on Linux; reading it is what fails (EISDIR).
+    if (std::ferror(file.get())) return unreadable(path, errno);
+    // Certificates and keys named relative to the config file sit beside it.
+    std::string directory = std::filesystem::path(path).parent_path().string();
+    return load_text(text, path, env, directory.empty() ? "." : std::move(directory));
+}
+
+load_result load_string(std::string_view yaml, const std::string& source, const env_lookup& env) {
+    return load_text(yaml, source, env, {});
 }
 
 }  // namespace tracegate::config

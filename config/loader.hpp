@@ -38,10 +38,12 @@ using env_lookup = std::function<std::optional<std::string>(const std::string&)>
 std::optional<std::string> process_env(const std::string& name);
 
 /// Reads, substitutes ${VAR} / ${VAR:-default} in scalars, parses and validates `path`.
-/// An unreadable file is one error at line 1, column 1 of that file.
+/// An unreadable file is one error at line 1, column 1 of that file. Relative paths in it
+/// (TLS certificates, keys, CA files) are taken against the directory `path` is in.
 load_result load_file(const std::string& path, const env_lookup& env = process_env);
 
-/// Same for YAML text; `source` names it in errors.
+/// Same for YAML text; `source` names it in errors. Relative paths in it are taken
+/// against the current directory.
 load_result load_string(std::string_view yaml, const std::string& source,
                         const env_lookup& env = process_env);
 

@@ -1,6 +1,7 @@
 // The tracegate config schema: top level, listeners, upstreams, routes, limits, and the
 // checks that need the whole file (duplicate names, routes naming upstreams). The
-// tracing section and OTEL_* variables are in tracing_schema.cpp.
+// tracing section and OTEL_* variables are in tracing_schema.cpp, the `tls:` maps of
+// listeners and upstreams in tls_schema.cpp.
 #include "config/schema.hpp"
 
 #include "config/edit_distance.hpp"
@@ -20,10 +21,10 @@ constexpr std::array<std::string_view, 9> top_keys{
     "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing", "admin", "access_log"};
 constexpr std::array<std::string_view, 3> admin_keys{"enabled", "address", "max_receive_bytes"};
 constexpr std::array<std::string_view, 2> access_log_keys{"path", "format"};
-constexpr std::array<std::string_view, 4> listener_keys{"name", "address", "trust_incoming_trace",
-                                                       "response_header"};
-constexpr std::array<std::string_view, 5> upstream_keys{
-    "name", "endpoints", "lb", "connect_timeout", "max_idle_connections"};
+constexpr std::array<std::string_view, 5> listener_keys{"name", "address", "trust_incoming_trace",
+                                                       "response_header", "tls"};
+constexpr std::array<std::string_view, 6> upstream_keys{
+    "name", "endpoints", "lb", "connect_timeout", "max_idle_connections", "tls"};
 constexpr std::array<std::string_view, 6> route_keys{
     "name", "match", "upstream", "timeout", "span_name", "tags"};
 constexpr std::array<std::string_view, 6> limits_keys{
@@ -124,6 +125,8 @@ private:
                 if (auto b = r_.boolean(f)) l.trust_incoming_trace = *b;
             } else if (f.label == "response_header") {
                 if (auto b = r_.boolean(f)) l.response_header = *b;
+            } else if (f.label == "tls") {
+                l.tls = read_listener_tls(f, r_);
             } else {
                 (f.label == "name" ? name : bind) = f;
             }
@@ -156,6 +159,8 @@ private:
                 r_.for_each_item(f, "endpoint", [&](const field& e) { read_endpoint(e, u); });
             } else if (f.label == "lb") {
                 read_lb(f, u);
+            } else if (f.label == "tls") {
+                u.tls = read_upstream_tls(f, r_);
             } else if (f.label == "connect_timeout") {
                 if (auto d = r_.duration_value(f)) {
                     // Zero would fail every connect at once rather than mean "no limit".

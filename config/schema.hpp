@@ -25,6 +25,22 @@ route_match read_route_match(const field& match, yaml_reader& reader);
 
 namespace tracegate::config::detail {
 
+/// Reads a listener's `tls:` map. Each certificate's `cert` and `key` are read with OpenSSL:
+/// readable PEM, key matching certificate, certificate within its validity dates. Server
+/// names are checked, lowercased and unique across the listener; at most one certificate
+/// has none, and it is moved first (certificates[0] is always the default). Paths come back
+/// resolved (yaml_reader::path()). Problems go to `reader`.
+listener_tls_config read_listener_tls(const field& tls, yaml_reader& reader);
+
+/// Reads an upstream's `tls:` map (`tls: {}` is HTTPS with the defaults): server_name a
+/// host name, ca_file a PEM bundle with at least one certificate, cert and key both or
+/// neither and checked like a listener's. Paths come back resolved. Problems go to `reader`.
+upstream_tls_config read_upstream_tls(const field& tls, yaml_reader& reader);
+
+}  // namespace tracegate::config::detail
+
+namespace tracegate::config::detail {
+
 /// Keys the file set itself: OpenTelemetry's environment variables fill in only the others.
 struct keys_in_file {
     bool service_name = false;

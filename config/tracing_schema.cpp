@@ -24,7 +24,7 @@ constexpr std::array<std::string_view, 2> propagation_keys{"extract", "inject"};
 constexpr std::array<std::string_view, 5> sampling_keys{
     "ratio", "parent_based", "force_header", "max_per_second", "keep"};
 constexpr std::array<std::string_view, 2> keep_keys{"errors", "slower_than"};
-constexpr std::array<std::string_view, 4> tag_keys{"name", "header", "literal", "env"};
+constexpr std::array<std::string_view, 5> tag_keys{"name", "header", "literal", "env", "client_certificate"};
 constexpr std::array<std::string_view, 4> span_name_placeholders{"method", "path", "host", "route"};
 
 constexpr std::string_view no_propagation = "none";
@@ -305,12 +305,12 @@ std::vector<tag_config> read_tags(const field& tags, yaml_reader& r) {
             ok = false;
         }
         if (sources.empty()) {
-            r.fail(item.mark, "tag: needs one of \"header\", \"literal\" or \"env\"");
+            r.fail(item.mark, "tag: needs one of \"header\", \"literal\", \"env\" or \"client_certificate\"");
             return;
         }
         for (std::size_t i = 1; i < sources.size(); ++i) {
             r.fail(sources[i].mark, sources[i].label + ": conflicts with " + quoted(sources[0].label) +
-                                        "; a tag takes exactly one of header, literal, env");
+                                        "; a tag takes exactly one of header, literal, env, client_certificate");
         }
         const field& source = sources.front();
         std::optional<std::string> value;
@@ -320,6 +320,14 @@ std::vector<tag_config> read_tags(const field& tags, yaml_reader& r) {
         } else if (source.label == "literal") {
             tag.from = tag_config::source::literal;
             value = r.text(source);
+        } else if (source.label == "client_certificate") {
+            // The verified client certificate of an mTLS listener; only its subject so far.
+            tag.from = tag_config::source::client_certificate;
+            value = r.text(source);
+            if (value && *value != "subject") {
+                r.fail(source.mark, "client_certificate: expected subject, got " + quoted(*value));
+                value.reset();
+            }
         } else {
             tag.from = tag_config::source::env;
             value = env_tag_value(source, r);

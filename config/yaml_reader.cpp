@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -34,8 +35,17 @@ std::string describe(const YAML::Node& node) {
     }
 }
 
-yaml_reader::yaml_reader(std::string file, env_lookup env)
-    : file_(std::move(file)), env_(std::move(env)) {}
+yaml_reader::yaml_reader(std::string file, env_lookup env, std::string base_directory)
+    : file_(std::move(file)), env_(std::move(env)), base_directory_(std::move(base_directory)) {}
+
+std::string yaml_reader::path(std::string_view written) const {
+    const std::filesystem::path p(written);
+    if (p.is_absolute()) return p.lexically_normal().string();
+    std::error_code ignored;  // no current directory (deleted): keep the path relative
+    const std::filesystem::path base = std::filesystem::absolute(
+        base_directory_.empty() ? std::filesystem::path(".") : std::filesystem::path(base_directory_), ignored);
+    return (base / p).lexically_normal().string();
+}
 
 void yaml_reader::fail(const YAML::Mark& at, std::string message) {
     errors_.push_back(error{file_, one_based(at.line), one_based(at.column), std::move(message)});

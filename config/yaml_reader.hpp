@@ -29,8 +29,9 @@ std::string describe(const YAML::Node& node);
 /// Converts YAML values to typed ones, substituting ${VAR} in every scalar it reads.
 class yaml_reader {
 public:
-    /// `file` names the source in errors; `env` answers ${VAR} lookups.
-    yaml_reader(std::string file, env_lookup env);
+    /// `file` names the source in errors; `env` answers ${VAR} lookups; relative file
+    /// paths in the config resolve against `base_directory` (empty: the current directory).
+    yaml_reader(std::string file, env_lookup env, std::string base_directory = {});
 
     /// Records `message` at `at` (yaml-cpp's 0-based mark; stored 1-based).
     void fail(const YAML::Mark& at, std::string message);
@@ -68,12 +69,18 @@ public:
     /// The file errors are reported against.
     const std::string& file() const { return file_; }
 
+    /// A file path written in the config as an absolute, lexically normal path: a relative
+    /// one is taken against the config file's directory (the current directory, as it is
+    /// now, for text not loaded from a file), so that it means the same after a chdir.
+    std::string path(std::string_view written) const;
+
     /// The environment ${VAR} lookups read (also OTEL_* and `env:` tags).
     const env_lookup& env() const { return env_; }
 
 private:
     std::string file_;
     env_lookup env_;
+    std::string base_directory_;
     std::vector<error> errors_;
 };
 

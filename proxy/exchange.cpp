@@ -25,6 +25,9 @@ namespace {
 
 constexpr auto tuple = net::as_tuple(net::use_awaitable);
 
+/// The TCP layer of a stream: deadlines and the socket.
+beast::tcp_stream& lowest(duplex_stream& s) { return s.tcp(); }
+
 /// Which side a relay error came from.
 enum class relay_side { none, read, write };
 struct relay_error {
@@ -35,10 +38,10 @@ struct relay_error {
 
 /// Pumps a message body from `in` (through parser `p`) to `out` (through serializer `sr`)
 /// one buffer at a time: memory stays flat whatever the body's size (Beast "HTTP Relay").
-template <bool is_request, class InDeadline, class OutDeadline>
-net::awaitable<relay_error> relay_body(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+template <bool is_request, class InStream, class OutStream, class InDeadline, class OutDeadline>
+net::awaitable<relay_error> relay_body(InStream& in, beast::flat_buffer& in_buffer,
                                        http::parser<is_request, http::buffer_body>& p,
-                                       beast::tcp_stream& out,
+                                       OutStream& out,
                                        http::serializer<is_request, http::buffer_body>& sr,
                                        char* chunk, InDeadline in_deadline,
                                        OutDeadline out_deadline, std::uint64_t& bytes) {
@@ -78,7 +81,8 @@ struct tunnel_state {
 
 /// Copies bytes one way until EOF (then half-closes the other side) or an error (then
 /// closes both, which ends the other direction too).
-net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
+template <class From, class To>
+net::awaitable<void> pump(From& from, To& to,
                           beast::flat_buffer& pending, char* chunk, tunnel_state& state) {
     boost::system::error_code ec;
     if (pending.size() > 0) {
@@ -91,7 +95,7 @@ net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
                                                       tuple);
         state.last_activity = clock_type::now();
         if (rec == net::error::eof) {
-            to.socket().shutdown(tcp::socket::shutdown_send, ec);
+            lowest(to).socket().shutdown(tcp::socket::shutdown_send, ec);
             --state.open;
             co_return;
         }
@@ -99,8 +103,8 @@ net::awaitable<void> pump(beast::tcp_stream& from, beast::tcp_stream& to,
         if (!ec) std::tie(ec, n) = co_await net::async_write(to, net::buffer(chunk, n), tuple);
     }
     --state.open;
-    from.socket().close(ec);
-    to.socket().close(ec);
+    lowest(from).socket().close(ec);
+    lowest(to).socket().close(ec);
 }
 
 /// Closes a tunnel on which no byte moved either way for `idle` (0 = never).
@@ -121,16 +125,16 @@ net::awaitable<void> tunnel_watchdog(beast::tcp_stream& a, beast::tcp_stream& b,
 }
 
 /// After a 101: bytes both ways, unchanged, until both sides are done or idle too long.
-net::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& client_pending,
-                            beast::tcp_stream& upstream, beast::flat_buffer& upstream_pending,
+net::awaitable<void> tunnel(duplex_stream& client, beast::flat_buffer& client_pending,
+                            duplex_stream& upstream, beast::flat_buffer& upstream_pending,
                             char* chunk, std::chrono::milliseconds idle) {
     using namespace net::experimental::awaitable_operators;
-    client.expires_never();
-    upstream.expires_never();
+    client.tcp().expires_never();
+    upstream.tcp().expires_never();
     tunnel_state state;
     co_await (pump(client, upstream, client_pending, chunk, state) &&
               pump(upstream, client, upstream_pending, chunk + relay_buffer::size / 2, state) &&
-              tunnel_watchdog(client, upstream, state, idle));
+              tunnel_watchdog(client.tcp(), upstream.tcp(), state, idle));
 }
 
 /// The Transfer-Encoding codings of `fields` other than chunked, as a list ("gzip").
@@ -179,6 +183,7 @@ const failure& failure_for_upstream_error(const boost::system::error_code& ec) {
 const failure& failure_for_connect(connect_failure f) {
     switch (f) {
     case connect_failure::refused: return failures::connect_refused;
+    case connect_failure::tls: return failures::upstream_tls_failed;
     default: return failures::connect_failed;
     }
 }
@@ -213,7 +218,7 @@ void set_deadline(beast::tcp_stream& stream, clock_type::time_point at) {
         stream.expires_at(at);
 }
 
-net::awaitable<bool> send_failure(beast::tcp_stream& client, const failure& f, bool keep_alive,
+net::awaitable<bool> send_failure(duplex_stream& client, const failure& f, bool keep_alive,
                                   unsigned version, bool head, request_trace* trace) {
     using namespace std::chrono_literals;
     http::response<http::string_body> res{f.status, 11};
@@ -231,7 +236,7 @@ net::awaitable<bool> send_failure(beast::tcp_stream& client, const failure& f, b
         trace->on_failure(f.reason, static_cast<unsigned>(f.status));
         trace->decorate(res);
     }
-    client.expires_after(10s);
+    client.tcp().expires_after(10s);
     auto [ec, n] = co_await http::async_write(client, res, tuple);
     if (trace) trace->finish(0, ec ? 0 : text.size());
     co_return keep_alive && !ec;
@@ -282,6 +287,8 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // Find a connection: each endpoint once, pooled first, in balancer order.
     std::vector<bool> tried(upstream.endpoints.size(), false);
     std::unique_ptr<upstream_connection> conn;
+    const upstream_tls tls{cx.rt.upstream_tls[cx.route.upstream_index].get(),
+                           upstream.tls ? &*upstream.tls : nullptr};
     std::size_t endpoint = 0;
     const failure* last_failure = &failures::no_endpoint;
     while (!conn) {
@@ -292,12 +299,14 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         cx.trace.begin_attempt(request, address);
         conn = cx.owner.pool().take(address.to_string(), limits.idle_timeout);
         if (conn) break;
-        auto result = co_await connect_upstream(address, upstream.connect_timeout, deadline);
+        auto result = co_await connect_upstream(address, upstream.connect_timeout, deadline, tls);
         if (result.connection) {
             conn = std::move(result.connection);
             cx.trace.attempt().add_event("upstream connected");
             break;
         }
+        if (result.failure == connect_failure::tls)
+            cx.trace.attempt().add_event("upstream TLS handshake failed: " + std::string(result.tls_failure));
         cx.trace.attempt_failed(failure_for_connect(result.failure).reason);
         TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
                      << " endpoint " << address.to_string() << ": connect failed: "
@@ -332,7 +341,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             if (expect_continue) {
                 // The upstream is reachable: let the client send its body now.
                 static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-                cx.client.expires_after(limits.idle_timeout.count() ? limits.idle_timeout
+                cx.client.tcp().expires_after(limits.idle_timeout.count() ? limits.idle_timeout
                                                                      : std::chrono::hours(1));
                 auto [cec, cn] = co_await net::async_write(cx.client, net::buffer(go_on), tuple);
                 if (cec) co_return false;
@@ -386,7 +395,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             cx.trace.attempt_failed("upstream_reset");
             cx.trace.begin_attempt(request, upstream.endpoints[endpoint]);
             auto fresh = co_await connect_upstream(upstream.endpoints[endpoint],
-                                                   upstream.connect_timeout, deadline);
+                                                   upstream.connect_timeout, deadline, tls);
             if (!fresh.connection) co_return co_await fail(failure_for_connect(fresh.failure));
             conn = std::move(fresh.connection);
             continue;

@@ -2,6 +2,7 @@
 // pooled or new upstream connection; and the responses tracegate makes itself.
 #pragma once
 
+#include "proxy/duplex_stream.hpp"
 #include "proxy/worker.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -52,13 +53,15 @@ inline constexpr failure upstream_reset{s::bad_gateway, "upstream_reset",
                                         "the upstream closed the connection before responding"};
 inline constexpr failure bad_upstream_response{s::bad_gateway, "bad_upstream_response",
                                                "the upstream sent a malformed response"};
+inline constexpr failure upstream_tls_failed{s::bad_gateway, "upstream_tls_failed",
+                                             "the TLS handshake with the upstream failed"};
 inline constexpr failure timeout{s::gateway_timeout, "timeout",
                                  "the upstream did not respond in time"};
 }  // namespace failures
 
 /// Writes `f` as a short text response (with the request's trace headers when `trace`
 /// is given, and recorded on its spans). Returns whether the connection stays usable.
-boost::asio::awaitable<bool> send_failure(boost::beast::tcp_stream& client, const failure& f,
+boost::asio::awaitable<bool> send_failure(duplex_stream& client, const failure& f,
                                           bool keep_alive, unsigned version, bool head,
                                           request_trace* trace = nullptr);
 
@@ -67,6 +70,9 @@ std::chrono::steady_clock::time_point later(std::chrono::milliseconds d);
 
 /// expires_at, or expires_never for the time_point::max() that means no limit.
 void set_deadline(boost::beast::tcp_stream& stream, std::chrono::steady_clock::time_point at);
+inline void set_deadline(duplex_stream& stream, std::chrono::steady_clock::time_point at) {
+    set_deadline(stream.tcp(), at);
+}
 
 /// The session's body relay buffer, allocated on first use and reused.
 class relay_buffer {
@@ -86,7 +92,7 @@ struct exchange_context {
     worker& owner;
     const runtime& rt;
     const routing::route& route;
-    boost::beast::tcp_stream& client;
+    duplex_stream& client;
     boost::beast::flat_buffer& client_buffer;
     relay_buffer& chunk;
     const std::string& client_address;

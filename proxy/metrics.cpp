@@ -204,6 +204,7 @@ struct alignas(64) metrics::shard {  // own cache lines: workers never share one
     mutable std::mutex mutex;
     string_map<route_series> routes;
     string_map<counter> upstream_errors;
+    string_map<counter> handshake_failures;
     counter connections_opened, connections_closed;
     counter bytes_in, bytes_out;
     counter spans_started, spans_sampled;
@@ -237,6 +238,12 @@ void metrics::request_finished(unsigned worker, std::string_view route, std::str
     r.buckets[bucket_index(ns)].add(1);
     s.bytes_in.add(bytes_in);
     s.bytes_out.add(bytes_out);
+}
+
+void metrics::tls_handshake_failed(unsigned worker, std::string_view kind) {
+    assert(worker < shards_.size());
+    shard& s = *shards_[worker];
+    s.series(s.handshake_failures, kind).add(1);
 }
 
 void metrics::upstream_error(unsigned worker, std::string_view kind) {
@@ -275,6 +282,7 @@ std::string metrics::render(const export_metrics_snapshot& exports, const store_
     // Sum the shards. std::map: series come out sorted, so scrapes are stable to read and diff.
     std::map<std::string, route_totals, std::less<>> routes;
     std::map<std::string, std::uint64_t, std::less<>> upstream_errors;
+    std::map<std::string, std::uint64_t, std::less<>> handshake_failures;
     std::uint64_t opened = 0, active = 0, bytes_in = 0, bytes_out = 0, started = 0, sampled = 0;
     for (const auto& sp : shards_) {
         const shard& s = *sp;
@@ -287,6 +295,7 @@ std::string metrics::render(const export_metrics_snapshot& exports, const store_
                 t.duration_sum_ns += r.duration_sum_ns.get();
             }
             for (const auto& [kind, c] : s.upstream_errors) upstream_errors[kind] += c.get();
+            for (const auto& [kind, c] : s.handshake_failures) handshake_failures[kind] += c.get();
         }
         // closed first: with acquire loads, opened then reads at least as many as closed.
         const std::uint64_t closed = s.connections_closed.get();
@@ -336,6 +345,9 @@ std::string metrics::render(const export_metrics_snapshot& exports, const store_
 
     w.family("tracegate_upstream_errors_total", "counter", "Upstream failures, by kind.");
     for (const auto& [kind, n] : upstream_errors) w.sample("tracegate_upstream_errors_total", {{"kind", kind}}, n);
+    w.family("tracegate_tls_handshake_failures_total", "counter", "Failed TLS handshakes on listeners, by kind.");
+    for (const auto& [kind, n] : handshake_failures)
+        w.sample("tracegate_tls_handshake_failures_total", {{"kind", kind}}, n);
 
     w.single("tracegate_connections_active", "gauge", "Client connections open now.", active);
     w.single("tracegate_connections_total", "counter", "Client connections accepted.", opened);

@@ -72,6 +72,8 @@ public:
     /// One upstream failure of `kind` (connect_failed, timeout, reset, protocol,
     /// no_healthy_endpoint, ...); callers pass a small fixed set of kinds.
     void upstream_error(unsigned worker, std::string_view kind);
+    /// A TLS handshake on a listener failed: protocol_version, bad_certificate, timeout, ...
+    void tls_handshake_failed(unsigned worker, std::string_view kind);
     /// A downstream connection accepted by `worker`.
     void connection_opened(unsigned worker) noexcept;
     /// A connection of `worker` closed (each opened one is closed by the same worker).

@@ -94,7 +94,7 @@ std::string span_name(const routing::route* route, std::string_view method, std:
 }
 
 void apply_tags(tracing::span& span, const std::vector<config::tag_config>& tags,
-                const http::fields& request, std::size_t max_value) {
+                const http::fields& request, std::size_t max_value, std::string_view client_subject) {
     for (const auto& tag : tags) {
         switch (tag.from) {
         case config::tag_config::source::header:
@@ -103,6 +103,9 @@ void apply_tags(tracing::span& span, const std::vector<config::tag_config>& tags
             break;
         case config::tag_config::source::literal:
         case config::tag_config::source::env: span.set_attribute(tag.name, tag.value); break;
+        case config::tag_config::source::client_certificate:
+            if (!client_subject.empty()) span.set_attribute(tag.name, client_subject.substr(0, max_value));
+            break;
         }
     }
 }
@@ -211,8 +214,10 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
         server_.set_attribute("tracegate.route", route->config.name);
         server_.set_attribute("tracegate.upstream", upstream_name);
     }
-    apply_tags(server_, cfg.tags, request, cfg.max_tag_value_bytes);
-    if (route != nullptr) apply_tags(server_, route->config.tags, request, cfg.max_tag_value_bytes);
+    if (!facts.client_subject.empty()) server_.set_attribute("tls.client.subject", facts.client_subject);
+    apply_tags(server_, cfg.tags, request, cfg.max_tag_value_bytes, facts.client_subject);
+    if (route != nullptr)
+        apply_tags(server_, route->config.tags, request, cfg.max_tag_value_bytes, facts.client_subject);
 }
 
 void request_trace::begin_attempt(http::fields& request, const config::address& endpoint) {

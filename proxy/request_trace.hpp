@@ -37,6 +37,7 @@ struct request_facts {
     std::string_view scheme;
     bool trusted = true;  ///< the listener's trust_incoming_trace
     std::optional<bool> response_header;  ///< the listener's override of tracing.response_header
+    std::string_view client_subject;  ///< mTLS: the verified client certificate's subject
     request_observer* observer = nullptr;  ///< told when the request finishes (metrics, access log)
     unsigned worker = 0;                   ///< the worker serving it, for the observer
 };

@@ -6,6 +6,7 @@
 #include "proxy/collector_client.hpp"
 #include "proxy/log.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/tls_context.hpp"
 #include "proxy/worker.hpp"
 #include "tracing/export_pipeline.hpp"
 #include "tracing/exporters.hpp"
@@ -50,10 +51,19 @@ void raise_fd_limit(std::uint64_t max_connections) {
 bool same_listeners(const config::settings& a, const config::settings& b) {
     if (a.listeners.size() != b.listeners.size() || a.workers != b.workers) return false;
     for (std::size_t i = 0; i < a.listeners.size(); ++i)
-        if (a.listeners[i].name != b.listeners[i].name ||
-            !(a.listeners[i].bind == b.listeners[i].bind))
+        if (a.listeners[i].name != b.listeners[i].name || !(a.listeners[i].bind == b.listeners[i].bind) ||
+            a.listeners[i].tls.has_value() != b.listeners[i].tls.has_value())
             return false;
     return true;
+}
+
+/// `verify: false` is allowed, never silently.
+void warn_unverified(const config::settings& s) {
+    for (const auto& u : s.upstreams)
+        if (u.tls && !u.tls->verify)
+            TG_LOG(warn) << "upstream " << u.name
+                         << ": tls.verify is false: its certificates are not checked, anyone on the path "
+                            "can read and change this traffic";
 }
 
 /// Exporters, the pipeline and the store are built once per process.
@@ -102,6 +112,9 @@ public:
     void upstream_error(unsigned worker, std::string_view kind) override { metrics_.upstream_error(worker, kind); }
     void connection_opened(unsigned worker) override { metrics_.connection_opened(worker); }
     void connection_closed(unsigned worker) override { metrics_.connection_closed(worker); }
+    void handshake_failed(unsigned worker, std::string_view kind) override {
+        metrics_.tls_handshake_failed(worker, kind);
+    }
 
 private:
     proxy::metrics& metrics_;
@@ -143,6 +156,7 @@ struct server::impl {
     std::string render_metrics() const;
     bool bind_listeners();
     void reload();
+    void reload_certificates(const config::settings& next);
     void drain(const sigset_t& signals);
     void stop_export();
 };
@@ -170,7 +184,13 @@ bool server::impl::start_export() {
     options.shutdown_timeout = t.exporting.shutdown_timeout;
     options.log = log_export;
     pipeline = std::make_shared<tracing::export_pipeline>(std::move(options), std::move(exporters));
-    current = std::make_shared<const runtime>(initial, pipeline);
+    try {
+        current = std::make_shared<const runtime>(initial, pipeline);
+    } catch (const std::exception& e) {
+        TG_LOG(error) << e.what();
+        return false;
+    }
+    warn_unverified(*initial);
     return true;
 }
 
@@ -253,8 +273,16 @@ bool server::impl::bind_listeners() {
             return false;
         }
         std::uint16_t port = listener.bind.port;
-        const listener_info info{listener.name, "http", listener.trust_incoming_trace,
-                                 listener.response_header};
+        listener_info info{listener.name, "http", listener.trust_incoming_trace, listener.response_header, nullptr};
+        if (listener.tls) {
+            try {
+                info.tls = make_server_context(*listener.tls);
+            } catch (const std::exception& e) {
+                TG_LOG(error) << "listener " << listener.name << ": " << e.what();
+                return false;
+            }
+            info.scheme = "https";
+        }
         for (auto& w : workers) {
             tcp::acceptor acceptor(w->context());
             const tcp::endpoint endpoint(ip, port);
@@ -273,7 +301,8 @@ bool server::impl::bind_listeners() {
             w->add_acceptor(std::move(acceptor), info);
         }
         config::address bound{listener.bind.host, port};
-        TG_LOG(info) << "listener " << listener.name << " listening on " << bound.to_string();
+        TG_LOG(info) << "listener " << listener.name << " listening on " << bound.to_string()
+                     << (listener.tls ? " (https)" : "");
     }
     return true;
 }
@@ -284,8 +313,8 @@ void server::impl::reload() {
         return;
     }
     auto result = config::load_file(*config_path);
-    metrics->config_reload(static_cast<bool>(result));
     if (!result) {
+        metrics->config_reload(false);
         TG_LOG(error) << "config reload rejected (" << result.errors.size()
                       << " error(s)); the running config stays";
         for (const auto& e : result.errors) TG_LOG(error) << e.to_string();
@@ -304,14 +333,44 @@ void server::impl::reload() {
     if (!same_export(current->settings->tracing, result.value->tracing))
         TG_LOG(warn) << "tracing exporters, export or store changed in " << *config_path
                      << ": they apply after a restart";
-    current = std::make_shared<const runtime>(result.value, pipeline);
+    std::shared_ptr<const runtime> next;
+    try {
+        next = std::make_shared<const runtime>(result.value, pipeline);
+    } catch (const std::exception& e) {
+        metrics->config_reload(false);
+        TG_LOG(error) << "config reload rejected: " << e.what() << "; the running config stays";
+        return;
+    }
+    warn_unverified(*result.value);
+    reload_certificates(*result.value);
+    current = std::move(next);
     published.store(current);
     gate.set_max(current->settings->limits.max_connections);
     for (auto& w : workers) {
         worker* target = w.get();
         net::post(target->context(), [target, next = current] { target->apply(next); });
     }
+    metrics->config_reload(true);
     TG_LOG(info) << "config reloaded from " << *config_path;
+}
+
+void server::impl::reload_certificates(const config::settings& next) {
+    // New handshakes use the new certificates; connections made before keep theirs.
+    for (const auto& listener : next.listeners) {
+        if (!listener.tls) continue;
+        std::shared_ptr<net::ssl::context> context;
+        try {
+            context = make_server_context(*listener.tls);
+        } catch (const std::exception& e) {
+            TG_LOG(error) << "listener " << listener.name << ": " << e.what() << "; it keeps its certificates";
+            continue;
+        }
+        for (auto& w : workers) {
+            worker* target = w.get();
+            net::post(target->context(),
+                      [target, name = listener.name, context] { target->replace_tls(name, context); });
+        }
+    }
 }
 
 void server::impl::drain(const sigset_t& signals) {

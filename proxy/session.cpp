@@ -3,6 +3,7 @@
 #include "proxy/exchange.hpp"
 #include "proxy/hop_by_hop.hpp"
 #include "proxy/log.hpp"
+#include "proxy/tls_context.hpp"
 #include "proxy/worker.hpp"
 #include "routing/path.hpp"
 
@@ -12,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -129,24 +131,27 @@ bool to_origin_form(http::request_header<>& h) {
 
 class session {
 public:
-    session(worker& owner, tcp::socket socket, const listener_info& listener)
-        : worker_(owner), client_(std::move(socket)),
+    session(worker& owner, duplex_stream client, const listener_info& listener,
+            clock_type::time_point accepted_at)
+        : worker_(owner), client_(std::move(client)),
           // Bounded: a chunk header or trailer that never ends cannot grow it without limit.
           buffer_(worker_.current()->settings->limits.max_header_bytes + buffer_slack),
-          listener_(listener), accepted_at_(clock_type::now()) {
+          listener_(listener), accepted_at_(accepted_at) {
+        auto& socket = client_.tcp().socket();
         boost::system::error_code ignored;
-        client_.socket().set_option(tcp::no_delay(true), ignored);
+        socket.set_option(tcp::no_delay(true), ignored);
         boost::system::error_code ec;
-        const auto peer = client_.socket().remote_endpoint(ec);
+        const auto peer = socket.remote_endpoint(ec);
         if (!ec) {
             client_address_ = peer.address().to_string();
             client_port_ = peer.port();
         } else {
             client_address_ = "unknown";
         }
-        const auto local = client_.socket().local_endpoint(ec);
+        const auto local = socket.local_endpoint(ec);
         if (!ec) local_port_ = local.port();
-        slot_ = worker_.register_session(&client_.socket());
+        if (client_.is_tls()) client_subject_ = peer_certificate_subject(client_.tls().native_handle());
+        slot_ = worker_.register_session(&socket);
         if (auto* c = worker_.connections()) c->connection_opened(worker_.index());
     }
     ~session() {
@@ -171,11 +176,19 @@ private:
     net::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_until(
         clock_type::time_point deadline, std::size_t room) {
         using namespace net::experimental::awaitable_operators;
-        client_.expires_never();
+        if (client_.is_tls()) {
+            // A TLS record cannot be read halfway and resumed: the stream's own deadline
+            // ends the read, and the connection with it (no 408 over TLS).
+            set_deadline(client_, deadline);
+            auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(room), tuple);
+            co_return std::tuple{ec, n};
+        }
+        auto& socket = client_.tcp().socket();
+        client_.tcp().expires_never();
         if (deadline == clock_type::time_point::max())
-            co_return co_await client_.socket().async_read_some(buffer_.prepare(room), tuple);
+            co_return co_await socket.async_read_some(buffer_.prepare(room), tuple);
         net::steady_timer timer(client_.get_executor(), deadline);
-        auto result = co_await (client_.socket().async_read_some(buffer_.prepare(room), tuple) ||
+        auto result = co_await (socket.async_read_some(buffer_.prepare(room), tuple) ||
                                 timer.async_wait(tuple));
         if (result.index() == 1)
             co_return std::tuple{boost::system::error_code(beast::error::timeout), std::size_t{0}};
@@ -185,11 +198,19 @@ private:
     net::awaitable<void> close_gracefully() {
         using namespace std::chrono_literals;
         boost::system::error_code ec;
-        client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        auto& socket = client_.tcp().socket();
+        if (client_.is_tls()) {
+            // close_notify, then the TCP close; a peer that never answers costs 2 s at most.
+            client_.tcp().expires_after(2s);
+            co_await client_.tls().async_shutdown(tuple);
+            socket.close(ec);
+            co_return;
+        }
+        socket.shutdown(tcp::socket::shutdown_send, ec);
         if (ec) co_return;
         // Read and drop what the client still sends for a moment, so the close does not
         // reset the connection and destroy a response it has not read yet (RFC 9112 9.6).
-        client_.expires_after(2s);
+        client_.tcp().expires_after(2s);
         std::size_t dropped = 0;
         while (dropped < (1u << 20)) {
             buffer_.clear();
@@ -197,17 +218,18 @@ private:
             if (rec) break;
             dropped += n;
         }
-        client_.socket().close(ec);
+        socket.close(ec);
     }
 
     worker& worker_;
-    beast::tcp_stream client_;
+    duplex_stream client_;
     beast::flat_buffer buffer_;
     const listener_info& listener_;
     clock_type::time_point accepted_at_;
     std::string client_address_;
     std::uint16_t client_port_ = 0;
     std::uint16_t local_port_ = 0;
+    std::string client_subject_;  ///< mTLS: the verified client certificate's subject
     std::list<session_slot>::iterator slot_;
     relay_buffer chunk_;
 };
@@ -373,7 +395,7 @@ net::awaitable<bool> session::serve_one(bool first) {
     const request_facts facts{client_address_,  client_port_,
                               local_port_,      listener_.scheme,
                               listener_.trust_incoming_trace, listener_.response_header,
-                              worker_.observer(), worker_.index()};
+                              client_subject_, worker_.observer(), worker_.index()};
     request_trace trace(rt.tracing, request, request.method_string(), request.target(), version,
                         route, upstream_name, facts);
     if (route == nullptr) {
@@ -390,7 +412,27 @@ net::awaitable<bool> session::serve_one(bool first) {
 }  // namespace
 
 net::awaitable<void> run_session(worker& owner, tcp::socket socket, const listener_info& listener) {
-    session s(owner, std::move(socket), listener);
+    const auto accepted_at = clock_type::now();
+    if (!listener.tls) {
+        session s(owner, duplex_stream(beast::tcp_stream(std::move(socket))), listener, accepted_at);
+        co_await s.run();
+        co_return;
+    }
+    // The context stays alive with the connection: a reload may replace the listener's.
+    const std::shared_ptr<net::ssl::context> context = listener.tls;
+    duplex_stream client(beast::tcp_stream(std::move(socket)), *context);
+    const auto& limits = owner.current()->settings->limits;
+    if (limits.header_timeout.count() > 0) client.tcp().expires_at(accepted_at + limits.header_timeout);
+    auto [ec] = co_await client.tls().async_handshake(net::ssl::stream_base::server, tuple);
+    if (ec) {
+        // Counted, not logged: scanners and bad clients fail handshakes at any rate.
+        if (auto* c = owner.connections())
+            c->handshake_failed(owner.index(), handshake_failure_kind(ec, client.tls().native_handle()));
+        boost::system::error_code ignored;
+        client.tcp().socket().close(ignored);
+        co_return;
+    }
+    session s(owner, std::move(client), listener, accepted_at);
     co_await s.run();
 }
 

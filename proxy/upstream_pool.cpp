@@ -1,5 +1,7 @@
 #include "proxy/upstream_pool.hpp"
 
+#include "proxy/tls_context.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,7 +21,8 @@ namespace {
 
 /// A pooled connection is usable when reading it would block: no EOF, no error and no
 /// stray bytes (an upstream must not speak before it is asked).
-bool looks_open(beast::tcp_stream& stream) {
+bool looks_open(duplex_stream& connection) {
+    beast::tcp_stream& stream = connection.tcp();
     char byte;
     const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -49,7 +52,7 @@ void upstream_pool::put(std::unique_ptr<upstream_connection> connection, std::si
     auto& list = idle_[connection->key];
     if (list.size() >= max_idle) return;  // closes it
     connection->idle_since = std::chrono::steady_clock::now();
-    connection->stream.expires_never();
+    connection->stream.tcp().expires_never();
     list.push_back(std::move(connection));
 }
 
@@ -61,7 +64,8 @@ std::size_t upstream_pool::idle_count() const {
 
 net::awaitable<connect_result> connect_upstream(const config::address& endpoint,
                                                 std::chrono::milliseconds timeout,
-                                                std::chrono::steady_clock::time_point deadline) {
+                                                std::chrono::steady_clock::time_point deadline,
+                                                upstream_tls tls) {
     auto executor = co_await net::this_coro::executor;
     connect_result result;
     const auto connect_deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout);
@@ -104,9 +108,31 @@ net::awaitable<connect_result> connect_upstream(const config::address& endpoint,
             result.failure = connect_failure::failed;
         co_return result;
     }
-    stream.expires_never();
     stream.socket().set_option(tcp::no_delay(true), ec);
-    result.connection = std::make_unique<upstream_connection>(std::move(stream));
+    if (!tls.context) {
+        stream.expires_never();
+        result.connection = std::make_unique<upstream_connection>(duplex_stream(std::move(stream)));
+        result.connection->key = endpoint.to_string();
+        co_return result;
+    }
+    duplex_stream secured(std::move(stream), *tls.context);
+    if (!prepare_client_stream(secured.tls().native_handle(), *tls.config, endpoint.host)) {
+        result.failure = connect_failure::tls;
+        result.tls_failure = "bad_server_name";
+        result.detail = "TLS: server name not accepted";
+        co_return result;
+    }
+    // The handshake keeps the connect deadline set above.
+    auto [hec] = co_await secured.tls().async_handshake(net::ssl::stream_base::client,
+                                                        net::as_tuple(net::use_awaitable));
+    if (hec) {
+        result.failure = connect_failure::tls;
+        result.tls_failure = handshake_failure_kind(hec, secured.tls().native_handle());
+        result.detail = "TLS handshake failed (" + std::string(result.tls_failure) + "): " + hec.message();
+        co_return result;
+    }
+    secured.tcp().expires_never();
+    result.connection = std::make_unique<upstream_connection>(std::move(secured));
     result.connection->key = endpoint.to_string();
     co_return result;
 }

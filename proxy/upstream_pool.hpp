@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "proxy/duplex_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -20,10 +21,10 @@ namespace tracegate::proxy {
 /// One connection to an upstream endpoint with its read buffer (bytes past a response
 /// belong to the connection, not to a request).
 struct upstream_connection {
-    explicit upstream_connection(boost::beast::tcp_stream&& s) : stream(std::move(s)) {}
+    explicit upstream_connection(duplex_stream&& s) : stream(std::move(s)) {}
     /// Bounds what an upstream can make the proxy buffer (a response header, chunk headers).
     static constexpr std::size_t max_buffer = 1 << 20;
-    boost::beast::tcp_stream stream;
+    duplex_stream stream;  ///< TLS when the upstream has `tls`
     boost::beast::flat_buffer buffer{max_buffer};
     std::string key;  ///< endpoint "host:port"
     std::chrono::steady_clock::time_point idle_since{};
@@ -31,12 +32,19 @@ struct upstream_connection {
 };
 
 /// Why a connect failed, as reported in x-tracegate-error.
-enum class connect_failure { none, refused, failed, timeout };
+enum class connect_failure { none, refused, failed, timeout, tls };
 
 struct connect_result {
     std::unique_ptr<upstream_connection> connection;
     connect_failure failure = connect_failure::none;
     std::string detail;  ///< the system's reason, for logs
+    std::string_view tls_failure;  ///< handshake_failure_kind() when failure is tls
+};
+
+/// How to speak TLS to an upstream: its client context and settings. Both null: plain.
+struct upstream_tls {
+    boost::asio::ssl::context* context = nullptr;
+    const config::upstream_tls_config* config = nullptr;
 };
 
 class upstream_pool {
@@ -60,8 +68,10 @@ private:
 
 /// Connects to `endpoint` (IP literal or DNS name) within `timeout`, whichever of the
 /// deadline and the timeout comes first.
+/// With `tls`, the TLS handshake (SNI, certificate and host name verified) is part of the
+/// connect and shares its deadline.
 boost::asio::awaitable<connect_result> connect_upstream(
     const config::address& endpoint, std::chrono::milliseconds timeout,
-    std::chrono::steady_clock::time_point deadline);
+    std::chrono::steady_clock::time_point deadline, upstream_tls tls = {});
 
 }  // namespace tracegate::proxy

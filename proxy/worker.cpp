@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include "proxy/log.hpp"
+#include "proxy/tls_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +31,21 @@ std::shared_ptr<balancer_set> make_balancers(const std::shared_ptr<const runtime
 
 }  // namespace
 
+runtime::runtime(std::shared_ptr<const config::settings> s, std::shared_ptr<tracing::span_sink> sink)
+    : settings(std::move(s)), routes(*settings), tracing(*settings, std::move(sink)) {
+    for (const auto& upstream : settings->upstreams) {
+        if (!upstream.tls) {
+            upstream_tls.emplace_back();
+            continue;
+        }
+        try {
+            upstream_tls.push_back(make_client_context(*upstream.tls));
+        } catch (const std::exception& e) {
+            throw std::runtime_error("upstream " + upstream.name + ": " + e.what());
+        }
+    }
+}
+
 bool connection_gate::at_capacity() const {
     return active_.load(std::memory_order_relaxed) >= max_.load(std::memory_order_relaxed);
 }
@@ -49,6 +65,11 @@ void connection_gate::release() {
 worker::worker(connection_gate& gate, unsigned index, std::shared_ptr<const runtime> initial)
     : gate_(gate), index_(index), runtime_(std::move(initial)) {
     balancers_ = make_balancers(runtime_, index_);
+}
+
+void worker::replace_tls(const std::string& name, std::shared_ptr<net::ssl::context> context) {
+    for (auto& entry : acceptors_)
+        if (entry.info.name == name && entry.info.tls) entry.info.tls = context;
 }
 
 void worker::add_acceptor(tcp::acceptor&& acceptor, const listener_info& info) {

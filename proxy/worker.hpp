@@ -12,7 +12,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -26,11 +28,13 @@ namespace tracegate::proxy {
 /// A loaded config with everything derived from it; immutable, shared by all workers.
 /// A request keeps the snapshot it started with across a reload.
 struct runtime {
-    runtime(std::shared_ptr<const config::settings> s, std::shared_ptr<tracing::span_sink> sink)
-        : settings(std::move(s)), routes(*settings), tracing(*settings, std::move(sink)) {}
+    /// Throws std::runtime_error when an upstream's TLS files cannot be used.
+    runtime(std::shared_ptr<const config::settings> s, std::shared_ptr<tracing::span_sink> sink);
     std::shared_ptr<const config::settings> settings;
     routing::route_table routes;
     tracing_runtime tracing;
+    /// Per upstream (same order): its TLS client context, null for plain HTTP.
+    std::vector<std::shared_ptr<boost::asio::ssl::context>> upstream_tls;
 };
 
 /// The per-worker load balancers of one runtime, one per upstream (same order).
@@ -44,6 +48,8 @@ struct listener_info {
     std::string scheme = "http";
     bool trust_incoming_trace = true;
     std::optional<bool> response_header;  ///< listener override of tracing.response_header
+    /// HTTPS: the server context (certificates, SNI, client CA); null for plain HTTP.
+    std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class worker;
@@ -54,6 +60,9 @@ public:
     virtual ~connection_observer() = default;
     virtual void connection_opened(unsigned worker) = 0;
     virtual void connection_closed(unsigned worker) = 0;
+    /// A TLS handshake failed, for the reason `kind` (handshake_failure_kind()): counted,
+    /// never logged per connection.
+    virtual void handshake_failed(unsigned worker, std::string_view kind) = 0;
 };
 
 /// What all workers share: the connection count against max_connections.
@@ -96,6 +105,8 @@ public:
     // The following run on the worker's own thread only (use post()).
     void apply(std::shared_ptr<const runtime> next);
     void begin_drain();
+    /// New TLS handshakes on listener `name` use `context` (certificate rotation).
+    void replace_tls(const std::string& name, std::shared_ptr<boost::asio::ssl::context> context);
     void pause_accepting();
     void resume_accepting();
 

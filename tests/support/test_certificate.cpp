@@ -44,6 +44,18 @@ void add_extension(X509* cert, X509V3_CTX& ctx, int nid, const std::string& valu
     check(X509_add_ext(cert, ext.get(), -1) == 1, "adding an extension");
 }
 
+template <class T>
+T read_pem(const std::string& path, T (*read)(BIO*)) {
+    bio_ptr in(BIO_new_file(path.c_str(), "r"));
+    check(in != nullptr, ("opening " + path).c_str());
+    T value = read(in.get());
+    check(value != nullptr, ("reading " + path).c_str());
+    return value;
+}
+
+X509* read_x509(BIO* in) { return PEM_read_bio_X509(in, nullptr, nullptr, nullptr); }
+EVP_PKEY* read_key(BIO* in) { return PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr); }
+
 void write_pem(const std::string& path, const std::function<int(BIO*)>& write) {
     bio_ptr out(BIO_new_file(path.c_str(), "w"));
     check(out != nullptr, ("opening " + path).c_str());
@@ -70,21 +82,39 @@ certificate_files make_test_certificate(const std::string& directory,
     check(serial && BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())),
           "setting the serial");
 
-    check(X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60 * 60) != nullptr, "notBefore");
-    check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 60 * 60) != nullptr, "notAfter");
+    check(X509_gmtime_adj(X509_getm_notBefore(cert.get()), options.not_before.count()) != nullptr,
+          "notBefore");
+    check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), options.not_after.count()) != nullptr,
+          "notAfter");
     check(X509_set_pubkey(cert.get(), key.get()) == 1, "setting the public key");
 
     X509_NAME* name = X509_get_subject_name(cert.get());
-    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                     reinterpret_cast<const unsigned char*>(options.common_name.c_str()),
-                                     -1, -1, 0) == 1,
-          "setting the common name");
-    check(X509_set_issuer_name(cert.get(), name) == 1, "setting the issuer");
+    auto add_name = [&](const char* field, const std::string& value, const char* what) {
+        check(X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+                                         reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                         0) == 1,
+              what);
+    };
+    if (!options.organization.empty()) add_name("O", options.organization, "setting the organization");
+    add_name("CN", options.common_name, "setting the common name");
 
-    // What `openssl req -x509` makes, plus the names.
+    // Self-signed, or signed by the issuer's key under the issuer's name.
+    x509_ptr issuer_cert;
+    pkey_ptr issuer_key;
+    if (options.issuer) {
+        issuer_cert.reset(read_pem(options.issuer->cert_file, read_x509));
+        issuer_key.reset(read_pem(options.issuer->key_file, read_key));
+    }
+    X509* signer_cert = issuer_cert ? issuer_cert.get() : cert.get();
+    EVP_PKEY* signer_key = issuer_key ? issuer_key.get() : key.get();
+    check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer_cert)) == 1,
+          "setting the issuer");
+
+    // What `openssl req -x509` (or `openssl x509 -req -CA`) makes, plus the names.
     X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-    add_extension(cert.get(), ctx, NID_basic_constraints, "critical,CA:TRUE");
+    X509V3_set_ctx(&ctx, signer_cert, cert.get(), nullptr, nullptr, 0);
+    add_extension(cert.get(), ctx, NID_basic_constraints,
+                  options.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
     add_extension(cert.get(), ctx, NID_subject_key_identifier, "hash");
     add_extension(cert.get(), ctx, NID_authority_key_identifier, "keyid:always");
     std::string names;
@@ -92,9 +122,9 @@ certificate_files make_test_certificate(const std::string& directory,
     for (const auto& ip : options.ip_addresses) names += (names.empty() ? "" : ",") + ("IP:" + ip);
     if (!names.empty()) add_extension(cert.get(), ctx, NID_subject_alt_name, names);
 
-    check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "signing");
+    check(X509_sign(cert.get(), signer_key, EVP_sha256()) > 0, "signing");
 
-    certificate_files files{directory + "/cert.pem", directory + "/key.pem"};
+    certificate_files files{directory + "/" + options.cert_name, directory + "/" + options.key_name};
     write_pem(files.cert_file, [&](BIO* out) { return PEM_write_bio_X509(out, cert.get()); });
     write_pem(files.key_file, [&](BIO* out) {
         return PEM_write_bio_PrivateKey(out, key.get(), nullptr, nullptr, 0, nullptr, nullptr);

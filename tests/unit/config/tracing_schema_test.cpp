@@ -220,7 +220,7 @@ tracing:
     EXPECT_TRUE(has_error(r, 6, 34, "unknown key \"error\" in keep; did you mean \"errors\"?"));
     EXPECT_TRUE(has_error(r, 7, 20, "unknown key \"headr\" in tag; did you mean \"header\"?"));
     // The tag whose only source is misspelt also has no source.
-    EXPECT_TRUE(has_error(r, 7, 10, "tag: needs one of \"header\", \"literal\" or \"env\""));
+    EXPECT_TRUE(has_error(r, 7, 10, "tag: needs one of \"header\", \"literal\", \"env\" or \"client_certificate\""));
     EXPECT_EQ(r.errors.size(), 7u) << test::all_errors(r);
 }
 
@@ -355,8 +355,8 @@ TEST(tracing_errors, tag_without_name_or_source_is_an_error) {
     ASSERT_FALSE(r);
     EXPECT_TRUE(has_error(r, 5, 7, "tag: missing required key \"name\""));
     EXPECT_TRUE(has_error(r, 6, 14, "tag: \"name\" must not be empty"));
-    EXPECT_TRUE(has_error(r, 6, 7, "tag: needs one of \"header\", \"literal\" or \"env\""));
-    EXPECT_TRUE(has_error(r, 7, 7, "tag: needs one of \"header\", \"literal\" or \"env\""));
+    EXPECT_TRUE(has_error(r, 6, 7, "tag: needs one of \"header\", \"literal\", \"env\" or \"client_certificate\""));
+    EXPECT_TRUE(has_error(r, 7, 7, "tag: needs one of \"header\", \"literal\", \"env\" or \"client_certificate\""));
     EXPECT_EQ(r.errors.size(), 4u) << test::all_errors(r);
 }
 
@@ -590,6 +590,15 @@ upstreams: [{name: app}]
     EXPECT_TRUE(r.errors[0].message.starts_with("OTEL_TRACES_SAMPLER: ")) << test::all_errors(r);
     EXPECT_EQ(r.errors[1].line, 1);
     EXPECT_EQ(r.errors[1].column, 10);
+}
+
+TEST(tracing_tags, client_certificate_subject_is_a_tag_source) {
+    const load_result r = load_tracing("  tags: [{name: caller, client_certificate: subject}]");
+    ASSERT_TRUE(r) << test::all_errors(r);
+    ASSERT_EQ(r.value->tracing.tags.size(), 1u);
+    EXPECT_EQ(r.value->tracing.tags[0].from, tag_config::source::client_certificate);
+    EXPECT_TRUE(has_only_error(load_tracing("  tags: [{name: caller, client_certificate: issuer}]"), 4, 45,
+                               "client_certificate: expected subject, got \"issuer\""));
 }
 
 }  // namespace
