@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler
-  wrk curl procps
+  wrk curl procps openssl
   python3 chromium fonts-dejavu-core
 )
 # The browser test runs on Node.js and npm; a machine that already has a node keeps it.
