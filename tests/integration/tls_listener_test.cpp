@@ -214,5 +214,22 @@ TEST_F(tls_listener, sighup_rotates_the_certificate_under_load_without_a_failed_
     EXPECT_GT(ok.load(), 5);
 }
 
+TEST_F(tls_listener, a_silent_connection_is_closed_after_header_timeout_and_counted) {
+    start("", "a", "limits: {header_timeout: 300ms}");
+    http_client silent(proxy_->port());  // connects, never says hello
+    ASSERT_TRUE(silent.connected());
+    EXPECT_TRUE(silent.wait_closed_by_peer(5s));
+    const auto deadline = clock_type::now() + 5s;
+    std::string metrics;
+    while (clock_type::now() < deadline) {
+        http_client admin(proxy_->admin_port());
+        metrics = admin.get("/metrics").body;
+        if (metrics.find(R"(tracegate_tls_handshake_failures_total{kind="timeout"} 1)") != std::string::npos) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_NE(metrics.find(R"(tracegate_tls_handshake_failures_total{kind="timeout"} 1)"), std::string::npos)
+        << metrics;
+}
+
 }  // namespace
 }  // namespace tracegate::test
