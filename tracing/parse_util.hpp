@@ -1,6 +1,7 @@
 // Small allocation-free text helpers shared by the propagation formats (internal).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -20,17 +21,27 @@ constexpr int hex_digit_value(char c, hex_case accepted = hex_case::lower_only) 
     return -1;
 }
 
+/// hex_digit_value() for every byte, as a table: ids are decoded on every request.
+template <hex_case accepted>
+inline constexpr auto hex_table = [] {
+    std::array<std::int8_t, 256> table{};
+    for (int c = 0; c < 256; ++c) table[c] = static_cast<std::int8_t>(hex_digit_value(static_cast<char>(c), accepted));
+    return table;
+}();
+
 /// Decodes exactly `2 * out.size()` hex digits into `out`; false on a size mismatch or a bad digit.
 constexpr bool decode_hex(std::string_view in, std::span<std::uint8_t> out,
                           hex_case accepted = hex_case::lower_only) noexcept {
     if (in.size() != 2 * out.size()) return false;
+    const auto& table = accepted == hex_case::any ? hex_table<hex_case::any> : hex_table<hex_case::lower_only>;
+    int bad = 0;  // any digit's -1 sets the sign bit; checked once, after the loop
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const int hi = hex_digit_value(in[2 * i], accepted);
-        const int lo = hex_digit_value(in[2 * i + 1], accepted);
-        if (hi < 0 || lo < 0) return false;
+        const int hi = table[static_cast<unsigned char>(in[2 * i])];
+        const int lo = table[static_cast<unsigned char>(in[2 * i + 1])];
+        bad |= hi | lo;
         out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }
-    return true;
+    return bad >= 0;
 }
 
 /// Writes `2 * in.size()` lowercase hex digits to `out`.

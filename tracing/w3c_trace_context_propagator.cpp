@@ -73,14 +73,26 @@ std::optional<span_context> w3c_trace_context_propagator::parse_traceparent(
     return ctx;
 }
 
-std::string w3c_trace_context_propagator::format_traceparent(const span_context& ctx) {
-    std::string out(version_00_size, '-');
+namespace {
+
+/// Writes the 55 characters of a version-00 traceparent for `ctx` at `out`.
+void write_traceparent(const span_context& ctx, char* out) noexcept {
     out[0] = '0';
     out[1] = '0';
-    ctx.trace_id.write_hex(out.data() + trace_id_offset);
-    ctx.span_id.write_hex(out.data() + span_id_offset);
+    out[trace_id_offset - 1] = '-';
+    out[span_id_offset - 1] = '-';
+    out[flags_offset - 1] = '-';
+    ctx.trace_id.write_hex(out + trace_id_offset);
+    ctx.span_id.write_hex(out + span_id_offset);
     const std::array<std::uint8_t, 1> flags{ctx.trace_flags};
-    detail::encode_hex(flags, out.data() + flags_offset);
+    detail::encode_hex(flags, out + flags_offset);
+}
+
+}  // namespace
+
+std::string w3c_trace_context_propagator::format_traceparent(const span_context& ctx) {
+    std::string out(version_00_size, '-');
+    write_traceparent(ctx, out.data());
     return out;
 }
 
@@ -99,7 +111,10 @@ std::optional<span_context> w3c_trace_context_propagator::extract(const carrier&
 
 void w3c_trace_context_propagator::inject(const span_context& ctx, carrier& headers) const {
     if (!ctx.is_valid()) return;
-    headers.set(traceparent_header, format_traceparent(ctx));
+    // Formatted on the stack: the request path makes no allocation for it.
+    char traceparent[version_00_size];
+    write_traceparent(ctx, traceparent);
+    headers.set(traceparent_header, std::string_view(traceparent, version_00_size));
     // #tracestate-header-field-values: vendors "SHOULD avoid sending" an empty tracestate.
     if (ctx.tracestate.empty())
         headers.remove(tracestate_header);
