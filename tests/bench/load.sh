@@ -74,15 +74,9 @@ bound_port() {
     done
 }
 
-# Converts a wrk duration ("812.00us", "1.25ms", "2.00s", "1.00m") to milliseconds.
-to_ms() {
-    awk -v t="$1" 'BEGIN {
-        n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000
-        else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000
-        printf "%.3f", n
-    }'
-}
+# to_ms: tests/bench/wrk_util.sh
+# shellcheck source=tests/bench/wrk_util.sh
+source tests/bench/wrk_util.sh  # the working directory is the repository root
 
 # Runs wrk against URL $1; prints "req_per_s p50_ms p90_ms p99_ms errors".
 measure() {
