@@ -60,6 +60,9 @@ void append_json_string(std::string& out, std::string_view value) {
     out += boost::json::serialize(boost::json::string_view(value.data(), value.size()));
 }
 
+/// "host:port" of the endpoint tried, "" when none (formatted only for the access log).
+std::string upstream_text(const request_record& r) { return r.upstream ? r.upstream->to_string() : std::string(); }
+
 void format_text(const request_record& r, std::string& out) {
     append_time(out, r.start);
     out += ' ';
@@ -76,8 +79,9 @@ void format_text(const request_record& r, std::string& out) {
     out += std::to_string(r.bytes_out);
     out += " duration_ms=";
     append_millis(out, r.duration);
+    const std::string upstream = upstream_text(r);
     const std::pair<std::string_view, std::string_view> named[] = {
-        {" route=", r.route},       {" upstream=", r.upstream},     {" trace_id=", r.trace_id},
+        {" route=", r.route},       {" upstream=", upstream},     {" trace_id=", r.trace_id},
         {" span_id=", r.span_id},   {" request_id=", r.request_id}, {" error=", r.error}};
     for (const auto& [name, value] : named) {
         out += name;
@@ -100,8 +104,9 @@ void format_json(const request_record& r, std::string& out) {
     out += ",\"bytes_out\":" + std::to_string(r.bytes_out);
     out += ",\"duration_ms\":";
     append_millis(out, r.duration);
+    const std::string upstream = upstream_text(r);
     const std::pair<std::string_view, std::string_view> named[] = {
-        {"route", r.route},     {"upstream", r.upstream},     {"trace_id", r.trace_id},
+        {"route", r.route},     {"upstream", upstream},     {"trace_id", r.trace_id},
         {"span_id", r.span_id}, {"request_id", r.request_id}, {"error", r.error}};
     for (const auto& [name, value] : named) {
         out += ",\"";

@@ -2,6 +2,8 @@
 // metrics and the access log. No Beast here.
 #pragma once
 
+#include "config/config.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string_view>
@@ -20,7 +22,7 @@ struct request_record {
     std::uint64_t bytes_in = 0;  ///< Request body bytes.
     std::uint64_t bytes_out = 0; ///< Response body bytes.
     std::string_view route;      ///< Route name; empty when none matched.
-    std::string_view upstream;   ///< Last endpoint tried ("host:port"); empty when none.
+    const config::address* upstream = nullptr;  ///< Last endpoint tried; null when none.
     std::string_view error;      ///< tracegate's failure reason (x-tracegate-error); empty when none.
     std::string_view trace_id;   ///< 32 hex digits; empty when tracing made no span.
     std::string_view span_id;    ///< The SERVER span, 16 hex digits.

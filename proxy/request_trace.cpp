@@ -307,14 +307,16 @@ void request_trace::report(std::uint64_t request_body_bytes, std::uint64_t respo
         "no_endpoint", "connect_refused", "connect_failed", "upstream_reset", "bad_upstream_response", "timeout"};
     for (const auto kind : upstream_failures)
         if (error_ == kind) observer_->upstream_error(worker_, kind);
-    std::string trace_id, span_id, endpoint;
-    const auto& ctx = server_.context();
-    if (ctx.is_valid()) {
-        trace_id = ctx.trace_id.to_hex();
-        span_id = ctx.span_id.to_hex();
-    }
-    if (endpoint_) endpoint = endpoint_->to_string();
+    // Ids as text on the stack: every request is reported, and the metrics never read them.
+    char trace_id[tracing::trace_id::hex_size];
+    char span_id[tracing::span_id::hex_size];
     request_record r;
+    if (const auto& ctx = server_.context(); ctx.is_valid()) {
+        ctx.trace_id.write_hex(trace_id);
+        ctx.span_id.write_hex(span_id);
+        r.trace_id = std::string_view(trace_id, sizeof trace_id);
+        r.span_id = std::string_view(span_id, sizeof span_id);
+    }
     r.start = started_wall_;
     r.duration = std::chrono::steady_clock::now() - started_;
     r.client_address = client_address_;
@@ -325,10 +327,8 @@ void request_trace::report(std::uint64_t request_body_bytes, std::uint64_t respo
     r.bytes_in = request_body_bytes;
     r.bytes_out = response_body_bytes;
     if (route_) r.route = route_->config.name;
-    r.upstream = endpoint;
+    r.upstream = endpoint_;
     r.error = error_;
-    r.trace_id = trace_id;
-    r.span_id = span_id;
     r.request_id = request_id_;
     observer_->request_done(worker_, r);
 }

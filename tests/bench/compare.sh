@@ -48,6 +48,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=tests/bench/bench_util.sh
+source tests/bench/bench_util.sh  # to_ms, show_log_tails
 repo=$(pwd)
 bench="$repo/tests/bench"
 
@@ -116,12 +118,7 @@ cleanup() {
     done
     if [ -n "$policy_rc_created" ]; then rm -f "$policy_rc_created"; fi
     if [ "$status" -ne 0 ] && [ -n "$workdir" ]; then
-        local f
-        for f in "$workdir"/*.log "$workdir"/*.err; do
-            [ -s "$f" ] || continue
-            echo "---- last lines of $(basename "$f") ----" >&2
-            tail -n 15 "$f" >&2
-        done
+        show_log_tails 15 "$workdir"/*.log "$workdir"/*.err
     fi
     if [ -n "$workdir" ]; then rm -rf "$workdir"; fi
     exit "$status"
@@ -450,9 +447,6 @@ label_of() {
 }
 
 # ---------------------------------------------------------------- wrk
-# to_ms: tests/bench/wrk_util.sh
-# shellcheck source=tests/bench/wrk_util.sh
-source tests/bench/wrk_util.sh  # the working directory is the repository root
 
 # run_wrk URL OUTFILE [extra wrk args]; sets WRK_RESULT to "rps p50_ms p99_ms requests errors".
 run_wrk() {

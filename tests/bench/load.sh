@@ -15,6 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=tests/bench/bench_util.sh
+source tests/bench/bench_util.sh  # to_ms, show_log_tails
 
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-50}
@@ -44,12 +46,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     if [ "$status" -ne 0 ] && [ -n "$workdir" ]; then
-        local f
-        for f in "$workdir"/*.log; do
-            [ -s "$f" ] || continue
-            echo "---- last lines of $(basename "$f") ----" >&2
-            tail -n 20 "$f" >&2
-        done
+        show_log_tails 20 "$workdir"/*.log
     fi
     if [ -n "$workdir" ]; then rm -rf "$workdir"; fi
     exit "$status"
@@ -74,9 +71,6 @@ bound_port() {
     done
 }
 
-# to_ms: tests/bench/wrk_util.sh
-# shellcheck source=tests/bench/wrk_util.sh
-source tests/bench/wrk_util.sh  # the working directory is the repository root
 
 # Runs wrk against URL $1; prints "req_per_s p50_ms p90_ms p99_ms errors".
 measure() {
