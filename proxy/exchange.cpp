@@ -233,7 +233,7 @@ net::awaitable<bool> send_failure(duplex_stream& client, const failure& f, bool 
     else if (version == 10)
         res.set(http::field::connection, "keep-alive");
     if (trace) {
-        trace->on_failure(f.reason, static_cast<unsigned>(f.status));
+        trace->on_failure(f.reason, static_cast<unsigned>(f.status), f.upstream);
         trace->decorate(res);
     }
     client.tcp().expires_after(10s);
@@ -466,8 +466,10 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                                                  cx.chunk.get(), io_deadline, client_deadline,
                                                  response_bytes);
         if (relayed) {
-            cx.trace.abandoned(relayed.side == relay_side::read ? "upstream_reset"
-                                                                : "client_reset");
+            if (relayed.side == relay_side::read)
+                cx.trace.abandoned(failures::upstream_reset.reason, true);
+            else
+                cx.trace.abandoned("client_reset", false);
             cx.trace.finish(request_bytes, response_bytes);
             if (relayed.side == relay_side::read) {
                 TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name

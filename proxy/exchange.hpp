@@ -24,6 +24,8 @@ struct failure {
     boost::beast::http::status status;
     std::string_view reason;
     std::string_view text;
+    /// The upstream failed (counted in tracegate_upstream_errors_total), not the request.
+    bool upstream = false;
 };
 
 namespace failures {
@@ -44,19 +46,19 @@ inline constexpr failure version_not_supported{s::http_version_not_supported,
                                                "only HTTP/1.0 and HTTP/1.1 are supported"};
 inline constexpr failure no_route{s::not_found, "no_route", "no route matches this request"};
 inline constexpr failure no_endpoint{s::service_unavailable, "no_endpoint",
-                                     "the upstream has no usable endpoint"};
+                                     "the upstream has no usable endpoint", true};
 inline constexpr failure connect_refused{s::bad_gateway, "connect_refused",
-                                         "the upstream refused the connection"};
+                                         "the upstream refused the connection", true};
 inline constexpr failure connect_failed{s::bad_gateway, "connect_failed",
-                                        "could not connect to the upstream"};
+                                        "could not connect to the upstream", true};
 inline constexpr failure upstream_reset{s::bad_gateway, "upstream_reset",
-                                        "the upstream closed the connection before responding"};
+                                        "the upstream closed the connection before responding", true};
 inline constexpr failure bad_upstream_response{s::bad_gateway, "bad_upstream_response",
-                                               "the upstream sent a malformed response"};
+                                               "the upstream sent a malformed response", true};
 inline constexpr failure upstream_tls_failed{s::bad_gateway, "upstream_tls_failed",
-                                             "the TLS handshake with the upstream failed"};
+                                             "the TLS handshake with the upstream failed", true};
 inline constexpr failure timeout{s::gateway_timeout, "timeout",
-                                 "the upstream did not respond in time"};
+                                 "the upstream did not respond in time", true};
 }  // namespace failures
 
 /// Writes `f` as a short text response (with the request's trace headers when `trace`

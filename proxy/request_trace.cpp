@@ -247,8 +247,9 @@ void request_trace::attempt_failed(std::string_view reason) {
         server_.add_event(std::string("upstream attempt failed: ").append(reason));
 }
 
-void request_trace::abandoned(std::string_view reason) {
+void request_trace::abandoned(std::string_view reason, bool upstream) {
     error_ = reason;
+    upstream_failed_ = upstream;
     client_.set_error(reason);
     server_.set_error(reason);
 }
@@ -266,9 +267,10 @@ void request_trace::on_response(unsigned status) {
     }
 }
 
-void request_trace::on_failure(std::string_view reason, unsigned status) {
+void request_trace::on_failure(std::string_view reason, unsigned status, bool upstream) {
     status_ = status;
     error_ = reason;
+    upstream_failed_ = upstream;
     server_.set_attribute("http.response.status_code", std::int64_t{status});
     client_.set_error(reason);
     if (status >= 500 || reason == "no_route") server_.set_error(reason);
@@ -302,11 +304,7 @@ void request_trace::finish(std::uint64_t request_body_bytes, std::uint64_t respo
 }
 
 void request_trace::report(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes) {
-    // Failures made by tracegate itself rather than the upstream are not upstream errors.
-    static constexpr std::string_view upstream_failures[] = {
-        "no_endpoint", "connect_refused", "connect_failed", "upstream_reset", "bad_upstream_response", "timeout"};
-    for (const auto kind : upstream_failures)
-        if (error_ == kind) observer_->upstream_error(worker_, kind);
+    if (upstream_failed_) observer_->upstream_error(worker_, error_);
     // Ids as text on the stack: every request is reported, and the metrics never read them.
     char trace_id[tracing::trace_id::hex_size];
     char span_id[tracing::span_id::hex_size];

@@ -62,11 +62,12 @@ public:
     void attempt_failed(std::string_view reason);
     /// The exchange broke off after the response header went out (the client got a cut
     /// response): an error on both spans.
-    void abandoned(std::string_view reason);
+    void abandoned(std::string_view reason, bool upstream);
     /// The upstream answered with `status` (first byte of the response).
     void on_response(unsigned status);
     /// A proxy-made failure named `reason` (x-tracegate-error) with HTTP `status`.
-    void on_failure(std::string_view reason, unsigned status);
+    /// `upstream`: the upstream failed, not the request (an upstream error in the metrics).
+    void on_failure(std::string_view reason, unsigned status, bool upstream);
     /// traceresponse and the request id, on any response to the client.
     void decorate(boost::beast::http::fields& response) const;
     /// The last response byte was written (or the exchange was abandoned).
@@ -87,6 +88,7 @@ private:
     const config::address* endpoint_ = nullptr;
     unsigned status_ = 0;
     std::string_view error_;
+    bool upstream_failed_ = false;  ///< error_ is the upstream's doing
     tracing::span server_;
     tracing::span client_;
     tracing::format_set inject_;

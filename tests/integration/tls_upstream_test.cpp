@@ -137,6 +137,10 @@ TEST_F(tls_upstream, a_wrong_host_name_is_a_502_naming_the_failure) {
     const auto span = client_events(r);
     EXPECT_NE(span.find("\"error.type\":\"upstream_tls_failed\""), std::string::npos) << span;
     EXPECT_NE(span.find("upstream TLS handshake failed: hostname_mismatch"), std::string::npos) << span;
+    http_client admin(proxy_->admin_port());
+    const auto metrics = admin.get("/metrics").body;
+    EXPECT_NE(metrics.find(R"(tracegate_upstream_errors_total{kind="upstream_tls_failed"} 1)"), std::string::npos)
+        << metrics;
 }
 
 TEST_F(tls_upstream, an_unknown_ca_is_refused_by_default_and_accepted_with_verify_false) {
