@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 
 namespace tracegate::config {
@@ -73,9 +74,20 @@ std::optional<std::uint16_t> parse_port(std::string_view text, std::string& prob
 }  // namespace
 
 std::string address::to_string() const {
-    const std::string port_text = std::to_string(port);
-    if (host.find(':') != std::string::npos) return "[" + host + "]:" + port_text;
-    return host + ":" + port_text;
+    std::string out;
+    append_to(out);
+    return out;
+}
+
+void address::append_to(std::string& out) const {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    if (ipv6) out += '[';
+    out += host;
+    if (ipv6) out += ']';
+    out += ':';
+    char digits[8];
+    const auto end = std::to_chars(digits, digits + sizeof digits, port).ptr;
+    out.append(digits, end);
 }
 
 namespace detail {

@@ -27,6 +27,8 @@ struct address {
 
     /// "host:port", with brackets around IPv6 literals.
     std::string to_string() const;
+    /// Appends to_string() to `out` (which keeps its capacity: no allocation once grown).
+    void append_to(std::string& out) const;
     friend bool operator==(const address&, const address&) = default;
 };
 

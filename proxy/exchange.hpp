@@ -97,6 +97,7 @@ struct exchange_context {
     duplex_stream& client;
     boost::beast::flat_buffer& client_buffer;
     relay_buffer& chunk;
+    std::string& wire_header;  ///< the serialized header of either message; reused
     const std::string& client_address;
     const std::string& scheme;
     request_trace& trace;

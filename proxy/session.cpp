@@ -232,6 +232,7 @@ private:
     std::string client_subject_;  ///< mTLS: the verified client certificate's subject
     std::list<session_slot>::iterator slot_;
     relay_buffer chunk_;
+    std::string wire_header_;
 };
 
 net::awaitable<header_outcome> session::read_header(const config::limits_config& limits,
@@ -404,8 +405,9 @@ net::awaitable<bool> session::serve_one(bool first) {
                                         &trace);
     }
 
-    exchange_context context{worker_, rt,     *route,          client_,         buffer_,
-                             chunk_,  client_address_, listener_.scheme, trace};
+    exchange_context context{worker_, rt,           *route,          client_,
+                             buffer_, chunk_,       wire_header_,    client_address_,
+                             listener_.scheme,      trace};
     co_return co_await forward(context, parser, keep_alive, expect_continue);
 }
 

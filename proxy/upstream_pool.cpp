@@ -30,9 +30,13 @@ bool looks_open(duplex_stream& connection) {
 
 }  // namespace
 
-std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key,
-                                                         std::chrono::milliseconds max_idle_age) {
-    auto it = idle_.find(key);
+std::unique_ptr<upstream_connection> upstream_pool::take(const config::address& endpoint,
+                                                         std::chrono::milliseconds max_idle_age,
+                                                         bool retryable) {
+    if (idle_.empty()) return nullptr;
+    key_.clear();
+    endpoint.append_to(key_);
+    auto it = idle_.find(key_);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -40,8 +44,9 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key,
         // Most recently used first: the least likely to have been closed by the upstream.
         auto connection = std::move(list.back());
         list.pop_back();
-        if (max_idle_age.count() > 0 && now - connection->idle_since > max_idle_age) continue;
-        if (!looks_open(connection->stream)) continue;
+        const auto idle = now - connection->idle_since;
+        if (max_idle_age.count() > 0 && idle > max_idle_age) continue;
+        if ((!retryable || idle >= unchecked_idle) && !looks_open(connection->stream)) continue;
         connection->reused = true;
         return connection;
     }
