@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <charconv>
 #include <optional>
 
 namespace tracegate::proxy {
@@ -234,6 +235,18 @@ bool is_idempotent(http::verb method) {
     }
 }
 
+/// Content-Length in its plain form: one field, the decimal length ("3, 3" or repeated
+/// lines are accepted when equal, but passed on they could be read differently).
+/// Rewritten only when it is not already so: a rewrite costs an allocation.
+void normalize_content_length(http::fields& fields, std::uint64_t length) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    const std::string_view plain(digits, static_cast<std::size_t>(end - digits));
+    auto [first, last] = fields.equal_range(http::field::content_length);
+    if (first != last && std::next(first) == last && first->value() == plain) return;
+    fields.set(http::field::content_length, plain);
+}
+
 /// A connection that ended before a single response byte (the race of reusing a
 /// keep-alive connection the upstream is closing).
 bool closed_before_response(const boost::system::error_code& ec) {
@@ -331,9 +344,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     const bool chunked = parser.chunked();
     const auto request_length = parser.content_length();
     remove_hop_by_hop(request, upgrade);
-    // One Content-Length, in its plain form ("3, 3" or repeated lines are accepted
-    // when equal, but passed on they could be read differently).
-    if (request_length) request.content_length(*request_length);
+    if (request_length) normalize_content_length(request, *request_length);
     if (upgrade) request.set(http::field::connection, "upgrade");
     if (chunked) request.chunked(true);
     set_forwarded_headers(request, cx.client_address, cx.scheme);
@@ -503,7 +514,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // chunked is applied on top again for this hop.
     const std::string codings = content_codings(response);
     remove_hop_by_hop(response, switching);
-    if (has_length) response.content_length(*response_length);
+    if (has_length) normalize_content_length(response, *response_length);
     if (!codings.empty()) response.set(http::field::transfer_encoding, codings);
     if (cx.owner.draining()) keep_alive = false;
     if (!bodyless && !has_length) {

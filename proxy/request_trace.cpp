@@ -18,8 +18,11 @@ namespace {
 /// joined with ","; joined values live as long as the carrier (propagators hold several).
 class fields_carrier final : public tracing::carrier {
 public:
-    explicit fields_carrier(http::fields& fields) : fields_(fields) {}
+    explicit fields_carrier(http::fields& fields) : fields_(fields) {
+        for (const auto& f : fields_) present_ |= name_bit(f.name_string());
+    }
     std::optional<std::string_view> get(std::string_view name) const override {
+        if ((present_ & name_bit(name)) == 0) return std::nullopt;
         auto [first, last] = fields_.equal_range(name);
         if (first == last) return std::nullopt;
         if (std::next(first) == last) return std::string_view(first->value());
@@ -30,11 +33,31 @@ public:
         }
         return std::string_view(joined);
     }
-    void set(std::string_view name, std::string_view value) override { fields_.set(name, value); }
-    void remove(std::string_view name) override { fields_.erase(name); }
+    void set(std::string_view name, std::string_view value) override {
+        fields_.set(name, value);
+        present_ |= name_bit(name);
+    }
+    void remove(std::string_view name) override {
+        if ((present_ & name_bit(name)) != 0) fields_.erase(name);
+    }
 
 private:
+    /// One bit of a 64-bit set per header name, ASCII case folded. Propagators ask for
+    /// many headers a request does not have (every format's, on extract and before
+    /// inject); a clear bit answers those without searching Beast's field tree.
+    static std::uint64_t name_bit(std::string_view name) {
+        if (name.empty()) return 1;
+        // Length and the case-folded first, middle and last characters: constant time,
+        // and apart enough for the dozen trace header names.
+        const auto fold = [](char c) { return static_cast<std::uint32_t>(static_cast<unsigned char>(c) | 0x20u); };
+        const std::uint32_t h = static_cast<std::uint32_t>(name.size()) * 0x9e3779b1u ^
+                                fold(name.front()) * 0x85ebca6bu ^
+                                fold(name[name.size() / 2]) * 0xc2b2ae35u ^ fold(name.back()) * 0x27d4eb2fu;
+        return std::uint64_t{1} << (h >> 26);
+    }
+
     http::fields& fields_;
+    std::uint64_t present_ = 0;
     mutable std::list<std::string> joined_;
 };
 
@@ -139,7 +162,8 @@ tracing_runtime::tracing_runtime(const config::settings& settings,
       inject(inject_set_of(settings.tracing)),
       tracer(tracing::tracer_options{settings.service_name,
                                      sampler_options_of(settings.tracing.sampling)},
-             std::move(sink)) {}
+             std::move(sink)),
+      request_id_attribute("http.request.header." + settings.tracing.request_id_header) {}
 
 request_trace::request_trace(const tracing_runtime& tracing, http::fields& request,
                              std::string_view method, std::string_view target, unsigned version,
@@ -194,27 +218,28 @@ request_trace::request_trace(const tracing_runtime& tracing, http::fields& reque
     if (observer_) observer_->span_started(worker_, server_.recording());
 
     if (!server_.recording()) return;  // nothing below matters for an unrecorded span
-    server_.set_attribute("http.request.method", method);
-    server_.set_attribute("url.path", path);
+    // Distinct keys on a fresh span (add, no lookup); tags below may replace any of them.
+    server_.add_attribute("http.request.method", method);
+    server_.add_attribute("url.path", path);
     if (cfg.record_query && path.size() < target.size())
-        server_.set_attribute("url.query", target.substr(path.size() + 1));
-    server_.set_attribute("url.scheme", facts.scheme);
-    if (!host_name.empty()) server_.set_attribute("server.address", host_name);
-    server_.set_attribute("server.port", std::int64_t{host_port.value_or(facts.local_port)});
-    server_.set_attribute("client.address", facts.client_address);
-    server_.set_attribute("network.peer.address", facts.client_address);
-    server_.set_attribute("network.peer.port", std::int64_t{facts.client_port});
-    server_.set_attribute("network.protocol.version", version == 10 ? "1.0" : "1.1");
+        server_.add_attribute("url.query", target.substr(path.size() + 1));
+    server_.add_attribute("url.scheme", facts.scheme);
+    if (!host_name.empty()) server_.add_attribute("server.address", host_name);
+    server_.add_attribute("server.port", std::int64_t{host_port.value_or(facts.local_port)});
+    server_.add_attribute("client.address", facts.client_address);
+    server_.add_attribute("network.peer.address", facts.client_address);
+    server_.add_attribute("network.peer.port", std::int64_t{facts.client_port});
+    server_.add_attribute("network.protocol.version", version == 10 ? "1.0" : "1.1");
     if (auto ua = request.find(http::field::user_agent); ua != request.end())
-        server_.set_attribute("user_agent.original", std::string_view(ua->value()));
+        server_.add_attribute("user_agent.original", std::string_view(ua->value()));
     if (!request_id_.empty())
-        server_.set_attribute("http.request.header." + cfg.request_id_header, request_id_);
+        server_.add_attribute(tracing.request_id_attribute, request_id_);
     if (route != nullptr) {
-        server_.set_attribute("http.route", route->config.name);
-        server_.set_attribute("tracegate.route", route->config.name);
-        server_.set_attribute("tracegate.upstream", upstream_name);
+        server_.add_attribute("http.route", route->config.name);
+        server_.add_attribute("tracegate.route", route->config.name);
+        server_.add_attribute("tracegate.upstream", upstream_name);
     }
-    if (!facts.client_subject.empty()) server_.set_attribute("tls.client.subject", facts.client_subject);
+    if (!facts.client_subject.empty()) server_.add_attribute("tls.client.subject", facts.client_subject);
     apply_tags(server_, cfg.tags, request, cfg.max_tag_value_bytes, facts.client_subject);
     if (route != nullptr)
         apply_tags(server_, route->config.tags, request, cfg.max_tag_value_bytes, facts.client_subject);
@@ -227,10 +252,10 @@ void request_trace::begin_attempt(http::fields& request, const config::address& 
     if (per_attempt) {
         client_ = tracing_.tracer.start_client_span(server_, method_);
         if (client_.recording()) {
-            client_.set_attribute("http.request.method", method_);
-            client_.set_attribute("server.address", endpoint.host);
-            client_.set_attribute("server.port", std::int64_t{endpoint.port});
-            client_.set_attribute("network.peer.address", endpoint.host);
+            client_.add_attribute("http.request.method", method_);
+            client_.add_attribute("server.address", endpoint.host);
+            client_.add_attribute("server.port", std::int64_t{endpoint.port});
+            client_.add_attribute("network.peer.address", endpoint.host);
         }
     }
     if (server_.recording()) server_.set_attribute("tracegate.endpoint", endpoint.to_string());
@@ -282,14 +307,24 @@ void request_trace::decorate(http::fields& response) const {
     // W3C Trace Context Level 2 traceresponse: 00-{trace-id}-{child-id}-{flags}.
     const auto& ctx = server_.context();
     if (!ctx.is_valid()) return;
-    char flags[3];
+    // Formatted on the stack: the only allocation is the header field's own.
     static constexpr char hex[] = "0123456789abcdef";
+    constexpr std::size_t size = 3 + tracing::trace_id::hex_size + 1 + tracing::span_id::hex_size + 3;
+    char value[size];
+    char* out = value;
+    *out++ = '0';
+    *out++ = '0';
+    *out++ = '-';
+    ctx.trace_id.write_hex(out);
+    out += tracing::trace_id::hex_size;
+    *out++ = '-';
+    ctx.span_id.write_hex(out);
+    out += tracing::span_id::hex_size;
     const auto f = static_cast<unsigned>(ctx.trace_flags & 0x03);
-    flags[0] = hex[f >> 4];
-    flags[1] = hex[f & 0xf];
-    flags[2] = 0;
-    response.set("traceresponse", "00-" + ctx.trace_id.to_hex() + "-" + ctx.span_id.to_hex() +
-                                      "-" + flags);
+    *out++ = '-';
+    *out++ = hex[f >> 4];
+    *out++ = hex[f & 0xf];
+    response.set("traceresponse", std::string_view(value, size));
 }
 
 void request_trace::finish(std::uint64_t request_body_bytes, std::uint64_t response_body_bytes) {

@@ -27,6 +27,8 @@ struct tracing_runtime {
     std::optional<tracing::composite_propagator> extract;  ///< nullopt: extract nothing
     tracing::format_set inject;
     mutable tracing::tracer tracer;  ///< thread-safe; starting spans is not const
+    /// "http.request.header.<request_id_header>", the request id's attribute.
+    std::string request_id_attribute;
 };
 
 /// Where the request came from and went to, for span attributes.

@@ -87,6 +87,25 @@ void span::set_attribute(std::string_view key, bool value) {
     if (state_) put_attribute(state_->data, key, value);
 }
 
+namespace {
+
+void append_attribute(span_data& data, std::string_view key, attribute_value&& value) {
+    if (data.attributes.size() < span_max_attributes)
+        data.attributes.push_back({std::string(key), std::move(value)});
+    else
+        ++data.dropped_attributes_count;
+}
+
+}  // namespace
+
+void span::add_attribute(std::string_view key, std::string_view value) {
+    if (state_) append_attribute(state_->data, key, std::string(value));
+}
+
+void span::add_attribute(std::string_view key, std::int64_t value) {
+    if (state_) append_attribute(state_->data, key, value);
+}
+
 void span::add_event(std::string_view name) {
     if (!state_) return;
     auto& data = state_->data;

@@ -62,6 +62,14 @@ public:
     /// Same, for a boolean.
     void set_attribute(std::string_view key, bool value);
 
+    /// Adds attribute `key`, which this span does not have yet: no lookup of earlier keys
+    /// (set_attribute's cost grows with the attributes already set).
+    void add_attribute(std::string_view key, std::string_view value);
+    /// Same, for a C string.
+    void add_attribute(std::string_view key, const char* value) { add_attribute(key, std::string_view{value}); }
+    /// Same, for an integer.
+    void add_attribute(std::string_view key, std::int64_t value);
+
     /// Adds an event named `name` at the current time.
     void add_event(std::string_view name);
     /// Adds a link to `linked` (e.g. an untrusted incoming context).

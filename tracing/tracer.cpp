@@ -60,6 +60,8 @@ span tracer::start_server_span(const std::optional<span_context>& parent, std::s
     data.tracestate = context.tracestate;
     data.name.assign(name);
     data.kind = span_kind::server;
+    // Room for what the proxy records on a request's span: one allocation, not five.
+    data.attributes.reserve(20);
     for (const auto& link : links) {
         if (data.links.size() >= span_max_links) {
             ++data.dropped_links_count;
@@ -92,6 +94,8 @@ span tracer::start_client_span(const span& server, std::string_view name) {
     data.tracestate = context.tracestate;
     data.name.assign(name);
     data.kind = span_kind::client;
+    data.attributes.reserve(6);
+    data.events.reserve(3);
     data.start_time_unix_nano = detail::unix_nanos_now();
     state->start = std::chrono::steady_clock::now();
     state->core = parent_state.core;

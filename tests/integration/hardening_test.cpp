@@ -169,6 +169,42 @@ TEST(hardening_upstream, early_answer_to_an_upload_reaches_the_client_instead_of
     EXPECT_FALSE(r.has_header("x-tracegate-error")) << "the upstream's own answer, not the proxy's";
 }
 
+TEST(hardening_upstream, a_malformed_chunk_read_with_the_response_header_is_a_502) {
+    // Header and broken body arrive in one segment: nothing has gone to the client when
+    // the chunk fails to parse, so it gets a clean 502 rather than a cut-off 200.
+    scripted_upstream upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "zz\r\nhello\r\n0\r\n\r\n");
+    auto proxy = start_proxy(single_upstream_config(upstream.address()));
+    ASSERT_TRUE(proxy);
+    http_client client(proxy->port("main"), io_timeout);
+    const auto r = client.get("/plain");
+    EXPECT_EQ(r.status, 502u) << r.describe();
+    EXPECT_EQ(r.header("x-tracegate-error"), "bad_upstream_response");
+}
+
+TEST(hardening_upstream, status_line_reason_and_repeated_fields_reach_the_client_as_sent) {
+    scripted_upstream upstream("HTTP/1.1 299 Fine Thanks\r\nSet-Cookie: a=1\r\n"
+                               "X-Odd:  padded value\r\nSet-Cookie: b=2\r\n"
+                               "Content-Length: 5\r\n\r\nhello");
+    auto proxy = start_proxy(single_upstream_config(upstream.address()));
+    ASSERT_TRUE(proxy);
+    raw_client raw(proxy->port("main"));
+    ASSERT_TRUE(raw.send("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    const auto& bytes = raw.received();
+    EXPECT_EQ(bytes.rfind("HTTP/1.1 299 Fine Thanks\r\n", 0), 0u) << bytes;
+    const auto a = bytes.find("Set-Cookie: a=1\r\n");
+    const auto b = bytes.find("Set-Cookie: b=2\r\n");
+    ASSERT_NE(a, std::string::npos) << bytes;
+    ASSERT_NE(b, std::string::npos) << bytes;
+    EXPECT_LT(a, b) << "repeated fields keep their order: " << bytes;
+    EXPECT_NE(bytes.find("X-Odd: padded value\r\n"), std::string::npos) << bytes;
+    const auto responses = raw.responses();
+    ASSERT_EQ(responses.size(), 1u) << bytes;
+    EXPECT_TRUE(responses[0].complete) << bytes;
+    EXPECT_EQ(responses[0].body, "hello");
+}
+
 TEST(hardening_upstream, response_content_coding_in_transfer_encoding_is_kept) {
     scripted_upstream upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
                                "5\r\nhello\r\n0\r\n\r\n");
