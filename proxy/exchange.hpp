@@ -84,6 +84,8 @@ public:
         if (!data_) data_ = std::make_unique<char[]>(size);
         return data_.get();
     }
+    /// Frees the buffer (a connection going idle); get() makes a new one.
+    void release() { data_.reset(); }
 
 private:
     std::unique_ptr<char[]> data_;

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -81,7 +82,28 @@ void worker::run() {
         net::co_spawn(ioc_, accept_loop(entry), [](std::exception_ptr e) {
             if (e) std::rethrow_exception(e);  // a bug: let it be seen
         });
+    net::co_spawn(ioc_, idle_sweep(), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
     ioc_.run();
+}
+
+net::awaitable<void> worker::idle_sweep() {
+    using namespace std::chrono_literals;
+    while (!draining_) {
+        // A tick of a quarter of idle_timeout (50 ms to 1 s): a connection is closed at
+        // most that late.
+        const auto idle = runtime_->settings->limits.idle_timeout;
+        sweep_timer_.expires_after(std::clamp<std::chrono::milliseconds>(idle / 4, 50ms, 1s));
+        co_await sweep_timer_.async_wait(net::as_tuple(net::use_awaitable));
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& slot : sessions_) {
+            if (slot.idle_until > now) continue;
+            slot.idle_until = std::chrono::steady_clock::time_point::max();
+            boost::system::error_code ignored;
+            slot.socket->cancel(ignored);
+        }
+    }
 }
 
 void worker::apply(std::shared_ptr<const runtime> next) {
@@ -99,6 +121,7 @@ void worker::begin_drain() {
     }
     resume_accepting();
     pool_.clear();
+    sweep_timer_.cancel();
     // Connections waiting for their next request are closed now; the others close after
     // the response they are working on.
     for (auto& slot : sessions_) {

@@ -87,6 +87,9 @@ private:
 struct session_slot {
     boost::asio::ip::tcp::socket* socket = nullptr;
     bool idle = false;
+    /// Set while the connection waits for its next request without a timer of its own:
+    /// the worker's idle sweep closes it at this time.
+    std::chrono::steady_clock::time_point idle_until = std::chrono::steady_clock::time_point::max();
 };
 
 class worker {
@@ -117,6 +120,8 @@ public:
     bool draining() const { return draining_; }
     std::list<session_slot>::iterator register_session(boost::asio::ip::tcp::socket* socket);
     void unregister_session(std::list<session_slot>::iterator slot) { sessions_.erase(slot); }
+    /// Downstream connections this worker holds.
+    std::size_t session_count() const { return sessions_.size(); }
     connection_gate& gate() { return gate_; }
     request_observer* observer() const { return observer_; }
     connection_observer* connections() const { return connections_; }
@@ -133,6 +138,9 @@ private:
         boost::asio::steady_timer wait;  ///< backs off while at capacity or out of fds
     };
     boost::asio::awaitable<void> accept_loop(acceptor_entry& entry);
+    /// Closes connections whose idle_until has passed: one timer per worker instead of
+    /// one per idle connection. Ends with the drain.
+    boost::asio::awaitable<void> idle_sweep();
 
     connection_gate& gate_;
     unsigned index_;
@@ -144,6 +152,7 @@ private:
     std::shared_ptr<balancer_set> balancers_;
     upstream_pool pool_;
     std::list<acceptor_entry> acceptors_;
+    boost::asio::steady_timer sweep_timer_{ioc_};
     bool draining_ = false;
     request_observer* observer_ = nullptr;
     connection_observer* connections_ = nullptr;

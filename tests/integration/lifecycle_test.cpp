@@ -9,11 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <sys/resource.h>
 #include <future>
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace tracegate::test {
 namespace {
@@ -134,6 +137,64 @@ TEST(lifecycle, idle_client_connection_is_closed_after_idle_timeout) {
     const auto start = clock_type::now();
     EXPECT_TRUE(client.wait_closed_by_peer(5s)) << "an idle keep-alive connection was kept past idle_timeout";
     EXPECT_GE(clock_type::now() - start, 250ms) << "closed before idle_timeout";
+}
+
+TEST(lifecycle, many_idle_keep_alive_connections_hold_little_memory_and_still_serve_and_expire) {
+    // Past 256 connections on a worker, one waiting for its next request keeps no buffer
+    // and no timer of its own. The first 600 (about 300 per worker) pass that mark; the
+    // next 600 are measured.
+    constexpr std::size_t first = 600;
+    constexpr std::size_t measured = 600;
+    rlimit files{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+    files.rlim_cur = std::max<rlim_t>(files.rlim_cur, std::min<rlim_t>(files.rlim_max, 4096));
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+    ASSERT_GE(files.rlim_cur, first + measured + 64) << "too few file descriptors for this test";
+    upstream_server up("app");
+    // No spans kept: the memory measured is the connections'.
+    auto proxy = start_proxy(single_upstream_config(
+        up.address(), "limits:\n  idle_timeout: 3s\ntracing: {sampling: {ratio: 0, keep: {errors: false}}}\n"));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+    std::vector<std::unique_ptr<raw_client>> idle;
+    auto open_idle = [&](std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            auto c = std::make_unique<raw_client>(port);
+            if (!c->send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n") || !c->read_response(io_timeout)) {
+                ADD_FAILURE() << "connection " << idle.size() << ": " << c->received();
+                return false;
+            }
+            idle.push_back(std::move(c));
+        }
+        return true;
+    };
+    ASSERT_TRUE(open_idle(first));
+    const auto before = proxy->rss_kib();
+    ASSERT_TRUE(open_idle(measured));
+    const auto served = clock_type::now();
+    const auto after = proxy->rss_kib();
+    ASSERT_TRUE(before && after);
+    const double per_connection = (static_cast<double>(*after) - static_cast<double>(*before)) / measured;
+    // About 10 KiB each when an idle connection keeps its read buffer (16 KiB, partly touched).
+    EXPECT_LT(per_connection, 6.0) << "KiB of proxy RSS per idle keep-alive connection";
+
+    // A waiting connection still takes its next request.
+    for (std::size_t i = idle.size() - 5; i < idle.size(); ++i) {
+        ASSERT_TRUE(idle[i]->send("GET /again HTTP/1.1\r\nHost: a\r\n\r\n"));
+        const auto deadline = clock_type::now() + io_timeout;
+        auto answered = [&] {
+            const auto r = idle[i]->responses();
+            return r.size() == 2 && r[1].complete;
+        };
+        while (!answered() && !idle[i]->closed_by_peer() && clock_type::now() < deadline)
+            idle[i]->receive_some(200ms);
+        ASSERT_TRUE(answered()) << idle[i]->received();
+        EXPECT_EQ(idle[i]->responses()[1].status, 200u) << idle[i]->received();
+    }
+    // And every one is closed after idle_timeout, not before.
+    for (std::size_t i = 0; i < idle.size(); ++i)
+        ASSERT_TRUE(idle[i]->read_until_closed(15s)) << "connection " << i << " outlived idle_timeout";
+    EXPECT_GE(clock_type::now() - served, 2500ms) << "closed before idle_timeout";
 }
 
 TEST(lifecycle, every_log_line_carries_a_level) {
