@@ -536,6 +536,19 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // client, and the upstream connection is reusable when it said so and sent nothing more.
     const bool request_sent = !sr || sr->is_done();
     auto reusable = [&] { return upstream_keep_alive && request_sent && conn->buffer.size() == 0; };
+    // A response body that broke off after its header went out: only the span can say so.
+    auto body_broke_off = [&](const relay_error& relayed) {
+        if (relayed.side == relay_side::read) {
+            cx.trace.abandoned(failures::upstream_reset.reason, true);
+            TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
+                         << " " << conn->key << ": response body: "
+                         << (relayed.ec == net::error::eof ? "closed before the end"
+                                                           : relayed.ec.message());
+        } else {
+            cx.trace.abandoned("client_reset", false);
+        }
+        cx.trace.finish(request_bytes, response_bytes);
+    };
     if (!switching && (bodyless || has_length)) {
         // The common case: the header and the body bytes already read in one write, the
         // rest of a known length copied as it comes.
@@ -557,16 +570,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                                                io_deadline, client_deadline, response_bytes);
         }
         if (relayed) {
-            if (relayed.side == relay_side::read) {
-                cx.trace.abandoned(failures::upstream_reset.reason, true);
-                TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
-                             << " " << conn->key << ": response body: "
-                             << (relayed.ec == net::error::eof ? "closed before the end"
-                                                               : relayed.ec.message());
-            } else {
-                cx.trace.abandoned("client_reset", false);
-            }
-            cx.trace.finish(request_bytes, response_bytes);
+            body_broke_off(relayed);
             co_return false;
         }
         cx.trace.finish(request_bytes, response_bytes);
@@ -603,15 +607,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             co_return co_await fail(failure_for_upstream_error(relayed.ec));
         }
         if (relayed) {
-            if (relayed.side == relay_side::read)
-                cx.trace.abandoned(failures::upstream_reset.reason, true);
-            else
-                cx.trace.abandoned("client_reset", false);
-            cx.trace.finish(request_bytes, response_bytes);
-            if (relayed.side == relay_side::read) {
-                TG_LOG(warn) << "route " << cx.route.config.name << ": upstream " << upstream.name
-                             << " " << conn->key << ": response body: " << relayed.ec.message();
-            }
+            body_broke_off(relayed);
             co_return false;
         }
     }
