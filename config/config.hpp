@@ -80,6 +80,9 @@ struct listener_config {
     /// trusted listeners, off on untrusted ones (outsiders learn no trace ids unless asked).
     std::optional<bool> response_header;
     std::optional<listener_tls_config> tls;  ///< nullopt: plain HTTP.
+    /// Protocols a client may switch to through this listener (Upgrade tokens, lowercase,
+    /// compared case-insensitively). Others are removed from the request; empty: none.
+    std::vector<std::string> upgrades{"websocket"};
 };
 
 enum class lb_policy { round_robin, least_request, random };
@@ -113,7 +116,7 @@ struct route_match {
     std::optional<std::string> host;         ///< Exact ("api.example.com") or "*.suffix"; lowercase.
     std::optional<std::string> path;         ///< Exact path (query excluded).
     std::optional<std::string> path_prefix;  ///< Path starts with this.
-    std::optional<std::string> path_regex;   ///< ECMAScript regex matched against the whole path.
+    std::optional<std::string> path_regex;   ///< RE2 regex matched against the whole path.
     std::vector<std::string> methods;        ///< Empty = any method. Uppercase.
     std::map<std::string, std::string> headers;  ///< Lowercase name -> exact value.
 };
@@ -133,6 +136,7 @@ struct limits_config {
     std::uint64_t max_header_bytes = 65536;
     duration header_timeout{10000};
     duration idle_timeout{60000};
+    duration body_timeout{300000};     ///< A whole request body, from its header; 0 = no limit.
     std::uint64_t max_body_bytes = 0;  ///< 0 = unlimited.
     std::uint64_t max_connections = 10000;
     duration drain_timeout{15000};
@@ -218,6 +222,9 @@ struct admin_config {
     bool enabled = true;
     address bind{"127.0.0.1", 9901};  ///< `address:`; loopback by default, never public unless set so.
     std::uint64_t max_receive_bytes = 16u << 20;  ///< Largest POST /v1/traces body (after gunzip).
+    /// Host names (lowercase) the admin server answers besides IP addresses and localhost:
+    /// any other Host is refused, so a web page cannot reach it through DNS rebinding.
+    std::vector<std::string> hosts;
 };
 
 /// One line per request (`access_log`). Absent from the file = no access log.

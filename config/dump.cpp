@@ -153,6 +153,7 @@ json::object tree(const settings& s) {
                        {"trust_incoming_trace", l.trust_incoming_trace}};
         if (l.response_header) o["response_header"] = *l.response_header;
         if (l.tls) o["tls"] = tls(*l.tls);
+        o["upgrades"] = strings(l.upgrades);
         listeners.emplace_back(std::move(o));
     }
     json::array upstreams;
@@ -189,13 +190,15 @@ json::object tree(const settings& s) {
         {"limits", json::object{{"max_header_bytes", l.max_header_bytes},
                                 {"header_timeout", text(l.header_timeout)},
                                 {"idle_timeout", text(l.idle_timeout)},
+                                {"body_timeout", text(l.body_timeout)},
                                 {"max_body_bytes", l.max_body_bytes},
                                 {"max_connections", l.max_connections},
                                 {"drain_timeout", text(l.drain_timeout)}}},
         {"tracing", tracing(s.tracing)},
         {"admin", json::object{{"enabled", s.admin.enabled},
                                {"address", s.admin.bind.to_string()},
-                               {"max_receive_bytes", s.admin.max_receive_bytes}}},
+                               {"max_receive_bytes", s.admin.max_receive_bytes},
+                               {"hosts", strings(s.admin.hosts)}}},
     };
     if (s.access_log.enabled) out["access_log"] = std::move(access_log);
     return out;

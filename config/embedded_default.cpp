@@ -21,6 +21,7 @@ workers: 0
 listeners:
   - name: public
     address: 0.0.0.0:8080
+    upgrades: [websocket]       # protocols clients may switch to (Upgrade); [] = none
 
 # Where requests go. Endpoints are host:port (DNS names allowed) or [v6]:port.
 upstreams:
@@ -48,6 +49,7 @@ limits:
   max_header_bytes: 65536       # request line and headers (at least 1024)
   header_timeout: 10s           # to receive the whole request header
   idle_timeout: 60s             # a connection with nothing happening
+  body_timeout: 5m              # to receive a whole request body; 0 = no limit
   max_body_bytes: 0             # request body; 0 = unlimited
   max_connections: 10000        # client connections across all workers
   drain_timeout: 15s            # for requests in flight at shutdown

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <array>
-#include <regex>
+#include <re2/re2.h>
 
 namespace tracegate::config::detail {
 
@@ -57,12 +57,11 @@ private:
             first_path_key_ = f.label;
         }
         if (f.label == "path_regex") {
-            try {
-                std::regex compiled(*value, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
+            re2::RE2::Options options;
+            options.set_log_errors(false);
+            if (const re2::RE2 compiled(*value, options); !compiled.ok())
                 r_.fail(f.mark, "path_regex: invalid regular expression \"" + *value + "\": " +
-                                    e.what());
-            }
+                                    compiled.error());
             m_.path_regex = std::move(value);
             return;
         }
@@ -92,14 +91,14 @@ private:
             return;
         }
         for (auto it = f.node.begin(); it != f.node.end(); ++it) {
-            const YAML::Node& key = it->first;
+            const YAML::Node key = it->first;  // a copy: the iterator hands out a temporary
             std::string name = key.IsScalar() ? key.Scalar() : std::string();
             if (!is_token(name)) {
                 r_.fail(key.Mark(), "headers: " + describe(key) + " is not a valid header name");
                 continue;
             }
             std::transform(name.begin(), name.end(), name.begin(), to_lower_ascii);
-            const YAML::Node& value_node = it->second;
+            const YAML::Node value_node = it->second;
             std::optional<std::string> value =
                 r_.text(field{name, value_node, value_node.IsNull() ? key.Mark() : value_node.Mark()});
             if (!value) continue;

@@ -5,6 +5,7 @@
 #include "config/schema.hpp"
 
 #include "config/edit_distance.hpp"
+#include "config/http_tokens.hpp"
 #include "config/scalar_parsers.hpp"
 
 #include <algorithm>
@@ -19,16 +20,16 @@ namespace {
 
 constexpr std::array<std::string_view, 9> top_keys{
     "service_name", "workers", "listeners", "upstreams", "routes", "limits", "tracing", "admin", "access_log"};
-constexpr std::array<std::string_view, 3> admin_keys{"enabled", "address", "max_receive_bytes"};
+constexpr std::array<std::string_view, 4> admin_keys{"enabled", "address", "max_receive_bytes", "hosts"};
 constexpr std::array<std::string_view, 2> access_log_keys{"path", "format"};
-constexpr std::array<std::string_view, 5> listener_keys{"name", "address", "trust_incoming_trace",
-                                                       "response_header", "tls"};
+constexpr std::array<std::string_view, 6> listener_keys{"name", "address", "trust_incoming_trace",
+                                                       "response_header", "tls", "upgrades"};
 constexpr std::array<std::string_view, 6> upstream_keys{
     "name", "endpoints", "lb", "connect_timeout", "max_idle_connections", "tls"};
 constexpr std::array<std::string_view, 6> route_keys{
     "name", "match", "upstream", "timeout", "span_name", "tags"};
-constexpr std::array<std::string_view, 6> limits_keys{
-    "max_header_bytes", "header_timeout", "idle_timeout",
+constexpr std::array<std::string_view, 7> limits_keys{
+    "max_header_bytes", "header_timeout",  "idle_timeout", "body_timeout",
     "max_body_bytes",   "max_connections", "drain_timeout"};
 
 constexpr std::uint64_t max_workers = 1024;
@@ -127,6 +128,21 @@ private:
                 if (auto b = r_.boolean(f)) l.response_header = *b;
             } else if (f.label == "tls") {
                 l.tls = read_listener_tls(f, r_);
+            } else if (f.label == "upgrades") {
+                l.upgrades.clear();
+                r_.for_each_item(f, "upgrade", [&](const field& i) {
+                    auto token = r_.text(i);
+                    if (!token) return;
+                    // RFC 9110 7.8: protocol-name ["/" protocol-version], both tokens.
+                    const auto slash = token->find('/');
+                    if (!is_token(token->substr(0, slash)) ||
+                        (slash != std::string::npos && !is_token(token->substr(slash + 1)))) {
+                        r_.fail(i.mark, "upgrades: \"" + *token + "\" is not a protocol name (RFC 9110 7.8)");
+                        return;
+                    }
+                    std::transform(token->begin(), token->end(), token->begin(), to_lower_ascii);
+                    l.upgrades.push_back(std::move(*token));
+                });
             } else {
                 (f.label == "name" ? name : bind) = f;
             }
@@ -253,6 +269,7 @@ private:
             } else if (auto d = r_.duration_value(f)) {
                 (f.label == "header_timeout" ? l.header_timeout
                  : f.label == "idle_timeout" ? l.idle_timeout
+                 : f.label == "body_timeout" ? l.body_timeout
                                              : l.drain_timeout) = *d;
             }
         });
@@ -267,6 +284,17 @@ private:
                 const auto n = r_.integer(f, unbounded);
                 if (n && *n == 0) r_.fail(f.mark, "max_receive_bytes: must be at least 1, got 0");
                 if (n) a.max_receive_bytes = *n;
+            } else if (f.label == "hosts") {
+                r_.for_each_item(f, "host", [&](const field& i) {
+                    auto host = r_.text(i);
+                    if (!host) return;
+                    if (host->empty() || host->find_first_of(" :/,[]") != std::string::npos) {
+                        r_.fail(i.mark, "hosts: \"" + *host + "\" is not a host name (no port, no brackets)");
+                        return;
+                    }
+                    std::transform(host->begin(), host->end(), host->begin(), to_lower_ascii);
+                    a.hosts.push_back(std::move(*host));
+                });
             } else if (auto bound = r_.address_value(f)) {
                 if (!is_ip_literal(bound->host)) {
                     r_.fail(f.mark, "address: admin host \"" + bound->host +

@@ -61,8 +61,8 @@ bool yaml_reader::for_each_key(const field& map, std::string_view context,
     }
     std::map<std::string, int, std::less<>> first_line;
     for (auto it = map.node.begin(); it != map.node.end(); ++it) {
-        const YAML::Node& key = it->first;
-        const YAML::Node& value = it->second;
+        const YAML::Node key = it->first;  // a copy: the iterator hands out a temporary
+        const YAML::Node value = it->second;
         if (!key.IsScalar()) {
             fail(key.Mark(), std::string(context) + ": expected a key name, got " + describe(key));
             continue;

@@ -6,10 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libyaml-cpp-dev zlib1g-dev
+  libssl-dev libyaml-cpp-dev zlib1g-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev protobuf-compiler
   wrk curl procps openssl
   python3 chromium fonts-dejavu-core
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 # The browser test runs on Node.js and npm; a machine that already has a node keeps it.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 #include "config/dump.hpp"
 #include "proxy/admin_api.hpp"
 #include "proxy/log.hpp"
+#include "proxy/message_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <list>
 #include <stdexcept>
 #include <thread>
@@ -42,7 +44,46 @@ admin_reply text(unsigned status, std::string body, std::string type = "text/pla
     return {status, std::move(type), std::move(body)};
 }
 
+/// `authority` without its port: "a.b:80" -> "a.b", "[::1]:80" -> "[::1]".
+std::string_view host_part(std::string_view authority) {
+    if (authority.starts_with('[')) return authority.substr(0, authority.find(']') + 1);
+    return authority.substr(0, authority.rfind(':'));
+}
+
+bool host_allowed(std::string_view host, const std::vector<std::string>& hosts) {
+    if (host.empty()) return true;  // HTTP/1.0 without Host: no browser sends that
+    host = host_part(host);
+    if (host.ends_with('.')) host.remove_suffix(1);
+    if (host.empty()) return false;
+    if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    net::ip::make_address(std::string(host), ec);
+    if (!ec) return true;  // an IP address cannot be rebound
+    if (beast::iequals(host, "localhost") ||
+        (host.size() > 10 && beast::iequals(host.substr(host.size() - 10), ".localhost")))
+        return true;  // RFC 6761 6.3: never resolved outside this machine
+    for (const auto& h : hosts)
+        if (beast::iequals(h, host)) return true;
+    return false;
+}
+
 }  // namespace
+
+std::string_view admin_request_refusal(std::string_view host, std::string_view origin, bool safe_method,
+                                       const std::vector<std::string>& hosts) {
+    if (!host_allowed(host, hosts)) return "host not allowed; list it in admin.hosts\n";
+    if (safe_method || origin.empty()) return {};
+    // A browser names the page that sends a POST: only the admin server's own pages may.
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (!beast::iequals(origin.substr(0, scheme.size()), scheme)) continue;
+        const auto authority = origin.substr(scheme.size());
+        if (beast::iequals(authority, host) ||
+            std::any_of(hosts.begin(), hosts.end(),
+                        [&](const std::string& h) { return beast::iequals(host_part(authority), h); }))
+            return {};
+    }
+    return "cross-origin request refused\n";
+}
 
 struct admin_server::impl {
     admin_sources sources;
@@ -97,7 +138,7 @@ struct admin_server::impl {
             // Compressed bodies are checked again after gunzip; the wire size has the same bound.
             parser.body_limit(sources.max_receive_bytes);
             stream.expires_after(idle_timeout);
-            auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple);
+            const auto ec = co_await read_message(stream, buffer, parser, 64 * 1024);
             if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
                 ec == beast::error::timeout)
                 break;
@@ -109,11 +150,20 @@ struct admin_server::impl {
             } else if (ec) {
                 reply = text(400, "malformed request: " + ec.message() + "\n");
                 keep_alive = false;
+            } else if (const auto refusal = admin_request_refusal(
+                           parser.get()[http::field::host], parser.get()[http::field::origin],
+                           parser.get().method() == http::verb::get ||
+                               parser.get().method() == http::verb::head,
+                           sources.hosts);
+                       !refusal.empty()) {
+                reply = text(403, std::string(refusal));
+                keep_alive = false;
             } else {
                 try {
                     reply = route(parser.get());
                 } catch (const std::exception& e) {
                     TG_LOG(error) << "admin: " << parser.get().target() << ": " << e.what();
+                    if (sources.internal_error) sources.internal_error();
                     reply = text(500, "internal error\n");
                 }
                 keep_alive = parser.get().keep_alive();
@@ -152,7 +202,9 @@ struct admin_server::impl {
                 try {
                     std::rethrow_exception(e);
                 } catch (const std::exception& ex) {
-                    TG_LOG(warn) << "admin: connection failed: " << ex.what();
+                    TG_LOG(error) << "admin: connection failed: " << ex.what();
+                } catch (...) {
+                    TG_LOG(error) << "admin: connection failed";
                 }
             });
         }
@@ -176,7 +228,20 @@ config::address admin_server::start(const config::address& bind) {
     if (ec) throw std::runtime_error("admin: cannot listen on " + bind.to_string() + ": " + ec.message());
     config::address bound{bind.host, s.acceptor.local_endpoint().port()};
     net::co_spawn(s.ioc, s.accept_loop(), net::detached);
-    s.thread = std::thread([&s] { s.ioc.run(); });
+    s.thread = std::thread([&s] {
+        // Like a worker's loop: an exception from one admin connection ends that one only.
+        for (;;) {
+            try {
+                s.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                TG_LOG(error) << "admin: internal error: " << e.what() << "; contained, serving on";
+            } catch (...) {
+                TG_LOG(error) << "admin: internal error; contained, serving on";
+            }
+            if (s.sources.internal_error) s.sources.internal_error();
+        }
+    });
     return bound;
 }
 

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tracegate::proxy {
 
@@ -19,7 +21,16 @@ struct admin_sources {
     std::function<std::shared_ptr<const config::settings>()> settings;  ///< the current snapshot
     std::shared_ptr<tracing::trace_store> store;       ///< the viewer's traces; POST /v1/traces adds
     std::uint64_t max_receive_bytes = 16u << 20;
+    std::function<void()> internal_error;  ///< an exception was contained (counted); may be empty
+    std::vector<std::string> hosts;  ///< admin.hosts: names answered besides IPs and localhost
 };
+
+/// Whether the admin server answers a request with this Host, Origin and method:
+/// a Host that is an IP address, localhost or one of `hosts` (DNS rebinding needs a
+/// name the attacker controls); for anything but GET and HEAD, no Origin or the server's
+/// own (a page elsewhere must not post into the store). Empty: allowed; else the reason.
+std::string_view admin_request_refusal(std::string_view host, std::string_view origin, bool safe_method,
+                                       const std::vector<std::string>& hosts);
 
 class admin_server {
 public:

@@ -2,6 +2,7 @@
 
 #include "proxy/hop_by_hop.hpp"
 #include "proxy/log.hpp"
+#include "proxy/message_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,7 +49,8 @@ net::awaitable<relay_error> relay_body(InStream& in, beast::flat_buffer& in_buff
                                        OutStream& out,
                                        http::serializer<is_request, http::buffer_body>& sr,
                                        char* chunk, InDeadline in_deadline,
-                                       OutDeadline out_deadline, std::uint64_t& bytes) {
+                                       OutDeadline out_deadline, std::uint64_t& bytes,
+                                       std::size_t max_trailer, bool* out_spoke = nullptr) {
     auto& body = p.get().body();
     for (;;) {
         if (!sr.is_header_done() && !p.is_done() && in_buffer.size() == 0) {
@@ -60,7 +62,7 @@ net::awaitable<relay_error> relay_body(InStream& in, beast::flat_buffer& in_buff
             body.data = chunk;
             body.size = relay_buffer::size;
             set_deadline(in, in_deadline());
-            auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, tuple);
+            auto ec = co_await read_some(in, in_buffer, p, max_trailer);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) co_return relay_error{relay_side::read, ec};
             body.size = relay_buffer::size - body.size;
@@ -74,6 +76,10 @@ net::awaitable<relay_error> relay_body(InStream& in, beast::flat_buffer& in_buff
             body.size = 0;
             body.more = false;
         }
+        // `out` is not read while the body goes to it: whatever it sent meanwhile is still
+        // unread now, before the write that ends the message (an answer before the whole
+        // request, which leaves the rest of the body unread or read as a next request).
+        if (out_spoke && p.is_done()) *out_spoke = has_spoken(out);
         set_deadline(out, out_deadline());
         auto [ec, n] = co_await http::async_write(out, sr, tuple);
         if (ec == http::error::need_buffer) ec = {};
@@ -247,6 +253,17 @@ void normalize_content_length(http::fields& fields, std::uint64_t length) {
     fields.set(http::field::content_length, plain);
 }
 
+/// A response whose framing can be passed on. RFC 9112 6.3: Transfer-Encoding beside
+/// Content-Length may be an attempt at request smuggling or response splitting, and an
+/// intermediary must not pass both; refusing it is the safe choice (Beast accepts a
+/// Content-Length after a Transfer-Encoding that does not end in chunked). A status below
+/// 100 is no status at all (RFC 9110 15).
+bool framing_acceptable(const http::response_header<>& response) {
+    if (response.result_int() < 100) return false;
+    return response.count(http::field::transfer_encoding) == 0 ||
+           response.count(http::field::content_length) == 0;
+}
+
 /// A connection that ended before a single response byte (the race of reusing a
 /// keep-alive connection the upstream is closing).
 bool closed_before_response(const boost::system::error_code& ec) {
@@ -333,17 +350,24 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     const auto deadline = later(cx.route.config.timeout);
     auto io_deadline = [&] { return std::min(deadline, later(limits.idle_timeout)); };
     auto client_deadline = [&] { return later(limits.idle_timeout); };
+    // A request body trickled in (a byte every few seconds passes idle_timeout) still
+    // ends at body_timeout after its header: it holds an upstream connection meanwhile.
+    const auto body_deadline = later(limits.body_timeout);
+    auto body_read_deadline = [&] { return std::min(body_deadline, client_deadline()); };
+    // An upstream's header (and trailer) may be as large as a client's, and 64 KiB always.
+    const std::size_t max_response_header =
+        std::min<std::uint64_t>(std::max<std::uint64_t>(limits.max_header_bytes, 65536), UINT32_MAX);
 
     const unsigned client_version = request.version();
     const bool head = request.method() == http::verb::head;
     const bool body_pending = !parser.is_done();
-    const bool upgrade = parser.upgrade() && request.count(http::field::upgrade) > 0;
+    const bool upgrade = parser.upgrade() && keep_allowed_upgrades(request, cx.upgrades);
     const bool retryable = is_idempotent(request.method()) && !body_pending;
 
     // The one place the upstream request header is made.
     const bool chunked = parser.chunked();
     const auto request_length = parser.content_length();
-    remove_hop_by_hop(request, upgrade);
+    remove_hop_by_hop(request, upgrade, settings.tracing.request_id_header);
     if (request_length) normalize_content_length(request, *request_length);
     if (upgrade) request.set(http::field::connection, "upgrade");
     if (chunked) request.chunked(true);
@@ -377,7 +401,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         tried[endpoint] = true;
         const auto& address = upstream.endpoints[endpoint];
         cx.trace.begin_attempt(request, address);
-        conn = cx.owner.pool().take(address, limits.idle_timeout, retryable);
+        conn = cx.owner.pool().take(address, limits.idle_timeout);
         if (conn) break;
         auto result = co_await connect_upstream(address, upstream.connect_timeout, deadline, tls);
         if (result.connection) {
@@ -401,6 +425,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // Send the header; one retry on a fresh connection when a reused one turns out to
     // have been closed by the upstream before it answered (idempotent, bodiless only).
     bool early_answer = false;  // the upload broke off; look for an answer already sent
+    bool answered_early = false;  // the upstream spoke before the request was all sent
     std::uint64_t request_bytes = 0;
     std::uint64_t response_bytes = 0;
     std::optional<http::request_serializer<http::buffer_body>> sr;
@@ -436,11 +461,19 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             }
             const auto relayed = co_await relay_body(cx.client, cx.client_buffer, parser,
                                                      conn->stream, *sr, cx.chunk.get(),
-                                                     client_deadline, io_deadline, request_bytes);
+                                                     body_read_deadline, io_deadline, request_bytes,
+                                                     limits.max_header_bytes, &answered_early);
             if (relayed.side == relay_side::read) {
                 if (relayed.ec == http::error::body_limit)
                     co_await send_failure(cx.client, failures::body_too_large, false,
                                           client_version, head, &cx.trace);
+                else if (relayed.ec == http::error::header_limit)
+                    co_await send_failure(cx.client, failures::trailer_too_large, false,
+                                          client_version, head, &cx.trace);
+                else if (relayed.ec == beast::error::timeout && clock_type::now() >= body_deadline)
+                    // The stream closed the connection at the deadline: this only records it.
+                    co_await send_failure(cx.client, failures::body_timeout, false, client_version,
+                                          head, &cx.trace);
                 else if (relayed.ec != beast::error::timeout &&
                          relayed.ec.category() == http::make_error_code(http::error::bad_chunk).category())
                     co_await send_failure(cx.client, failures::bad_request, false, client_version,
@@ -460,8 +493,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
             for (;;) {
                 rp.emplace();
                 rp->body_limit(boost::none);
-                rp->header_limit(static_cast<std::uint32_t>(
-                    std::max<std::uint64_t>(limits.max_header_bytes, 65536)));
+                rp->header_limit(static_cast<std::uint32_t>(max_response_header));
                 if (head) rp->skip(true);
                 auto header_deadline = deadline == clock_type::time_point::max()
                                            ? later(limits.idle_timeout)
@@ -469,9 +501,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                 if (early_answer)
                     header_deadline = std::min(header_deadline, later(early_answer_wait));
                 set_deadline(conn->stream, header_deadline);
-                auto [rec, rn] = co_await http::async_read_header(conn->stream, conn->buffer, *rp,
-                                                                  tuple);
-                ec = rec;
+                ec = co_await read_header(conn->stream, conn->buffer, *rp);
                 if (ec) break;
                 const unsigned status = rp->get().result_int();
                 if (status / 100 != 1 || status == 101) break;  // interim responses are dropped
@@ -499,10 +529,16 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     auto& response = rp->get();
     const unsigned status = response.result_int();
     cx.trace.on_response(status);
-    if (status == 101 && !upgrade) {
+    if (status == 101 && (!upgrade || !upgrade_answered(request, response))) {
         // A protocol switch nobody asked for: the connection speaks something else now.
         TG_LOG(warn) << "upstream " << upstream.name << " " << conn->key
-                     << ": 101 to a request that did not ask to upgrade";
+                     << ": 101 to a request that did not ask for that upgrade";
+        co_return co_await fail(failures::bad_upstream_response);
+    }
+    if (!framing_acceptable(response)) {
+        TG_LOG(warn) << "upstream " << upstream.name << " " << conn->key
+                     << ": response with status " << status
+                     << (status < 100 ? "" : " and both Transfer-Encoding and Content-Length");
         co_return co_await fail(failures::bad_upstream_response);
     }
     const bool upstream_keep_alive = rp->keep_alive();
@@ -514,7 +550,10 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     // chunked is applied on top again for this hop.
     const std::string codings = content_codings(response);
     remove_hop_by_hop(response, switching);
-    if (has_length) normalize_content_length(response, *response_length);
+    if (status == 204)
+        response.erase(http::field::content_length);  // RFC 9110 8.6: never on a 204
+    else if (has_length)
+        normalize_content_length(response, *response_length);
     if (!codings.empty()) response.set(http::field::transfer_encoding, codings);
     if (cx.owner.draining()) keep_alive = false;
     if (!bodyless && !has_length) {
@@ -534,7 +573,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     cx.trace.decorate(response);
     // The request is all upstream (a failed upload ended above); the answer is for the
     // client, and the upstream connection is reusable when it said so and sent nothing more.
-    const bool request_sent = !sr || sr->is_done();
+    const bool request_sent = (!sr || sr->is_done()) && !answered_early;
     auto reusable = [&] { return upstream_keep_alive && request_sent && conn->buffer.size() == 0; };
     // A response body that broke off after its header went out: only the span can say so.
     auto body_broke_off = [&](const relay_error& relayed) {
@@ -598,7 +637,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
     if (!bodyless) {
         const auto relayed = co_await relay_body(conn->stream, conn->buffer, *rp, cx.client, rs,
                                                  cx.chunk.get(), io_deadline, client_deadline,
-                                                 response_bytes);
+                                                 response_bytes, max_response_header);
         if (relayed.side == relay_side::read && !rs.is_header_done()) {
             // The body broke off within what the header read had already buffered (a
             // malformed chunk, say): nothing has gone to the client yet, so it gets a 502.

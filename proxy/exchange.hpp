@@ -35,6 +35,10 @@ inline constexpr failure header_timeout{s::request_timeout, "header_timeout",
                                         "request header not received in time"};
 inline constexpr failure header_too_large{s::request_header_fields_too_large, "header_too_large",
                                           "request header exceeds max_header_bytes"};
+inline constexpr failure trailer_too_large{s::request_header_fields_too_large, "trailer_too_large",
+                                           "request trailer exceeds max_header_bytes"};
+inline constexpr failure body_timeout{s::request_timeout, "body_timeout",
+                                      "request body not received in time"};
 inline constexpr failure body_too_large{s::payload_too_large, "body_too_large",
                                         "request body exceeds max_body_bytes"};
 inline constexpr failure expectation_failed{s::expectation_failed, "expectation_failed",
@@ -103,6 +107,7 @@ struct exchange_context {
     const std::string& client_address;
     const std::string& scheme;
     request_trace& trace;
+    const std::vector<std::string>& upgrades;  ///< the listener's: what a client may switch to
 };
 
 /// Forwards the request whose header `parser` holds and relays the response (or tunnels

@@ -19,7 +19,7 @@ bool connection_has_token(const http::fields& fields, std::string_view token) {
     return false;
 }
 
-void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+void remove_hop_by_hop(http::fields& fields, bool keep_upgrade, std::string_view owned) {
     // Collect first: erasing while iterating the token lists would invalidate them.
     std::vector<std::string> named;
     auto [first, last] = fields.equal_range(http::field::connection);
@@ -27,6 +27,7 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
         for (auto t : http::token_list{it->value()}) named.emplace_back(t);
     for (const auto& name : named) {
         if (iequals(name, "host") || iequals(name, "content-length")) continue;
+        if (!owned.empty() && iequals(name, owned)) continue;
         if (keep_upgrade && iequals(name, "upgrade")) continue;
         fields.erase(name);
     }
@@ -35,6 +36,49 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
                                        http::field::trailer, http::field::transfer_encoding};
     for (auto f : always) fields.erase(f);
     if (!keep_upgrade) fields.erase(http::field::upgrade);
+}
+
+namespace {
+
+/// Calls `f` with each protocol token of every Upgrade field of `fields`.
+template <class F>
+void for_each_upgrade(const http::fields& fields, F&& f) {
+    auto [first, last] = fields.equal_range(http::field::upgrade);
+    for (auto it = first; it != last; ++it)
+        for (auto t : http::token_list{it->value()}) f(std::string_view(t));
+}
+
+std::string_view protocol_name(std::string_view token) { return token.substr(0, token.find('/')); }
+
+}  // namespace
+
+bool keep_allowed_upgrades(http::fields& request, const std::vector<std::string>& allowed) {
+    std::string kept;
+    for_each_upgrade(request, [&](std::string_view token) {
+        for (const auto& a : allowed) {
+            const bool name_only = a.find('/') == std::string::npos;
+            if (!(name_only ? iequals(protocol_name(token), a) : iequals(token, a))) continue;
+            if (!kept.empty()) kept += ", ";
+            kept += token;
+            return;
+        }
+    });
+    if (kept.empty()) {
+        request.erase(http::field::upgrade);
+        return false;
+    }
+    request.set(http::field::upgrade, kept);
+    return true;
+}
+
+bool upgrade_answered(const http::fields& request, const http::fields& response) {
+    bool answered = false;
+    for_each_upgrade(response, [&](std::string_view chosen) {
+        for_each_upgrade(request, [&](std::string_view asked) {
+            answered = answered || iequals(protocol_name(chosen), protocol_name(asked));
+        });
+    });
+    return answered;
 }
 
 transfer_coding check_request_transfer_encoding(const http::fields& fields) {

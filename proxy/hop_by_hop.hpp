@@ -4,7 +4,9 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace tracegate::proxy {
 
@@ -12,9 +14,22 @@ namespace tracegate::proxy {
 bool connection_has_token(const boost::beast::http::fields& fields, std::string_view token);
 
 /// Removes Connection and every header it names, Keep-Alive, Proxy-Connection, TE,
-/// Trailer, Transfer-Encoding and, unless `keep_upgrade`, Upgrade. Host and
-/// Content-Length are never removed because a Connection header names them.
-void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade);
+/// Trailer, Transfer-Encoding and, unless `keep_upgrade`, Upgrade. Host, Content-Length
+/// and `owned` (a header tracegate itself sets, the request id) are never removed because
+/// a Connection header names them.
+void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade,
+                       std::string_view owned = {});
+
+/// Keeps in the request's Upgrade only the protocols in `allowed` (lowercase names, with
+/// or without "/version": a name alone allows every version). False, and no Upgrade
+/// left, when none remains: the request is then no upgrade (RFC 9110 7.8).
+bool keep_allowed_upgrades(boost::beast::http::fields& request,
+                           const std::vector<std::string>& allowed);
+
+/// True when a 101's Upgrade names a protocol the request's Upgrade asked for: a tunnel
+/// opens only for what the client requested (RFC 9110 15.2.2).
+bool upgrade_answered(const boost::beast::http::fields& request,
+                      const boost::beast::http::fields& response);
 
 /// How a request's Transfer-Encoding reads (RFC 9112 6.1, 6.3): only plain chunked is taken.
 enum class transfer_coding {

@@ -269,6 +269,22 @@ void metrics::span_started(unsigned worker, bool sampled) noexcept {
     if (sampled) s.spans_sampled.add(1);
 }
 
+std::string_view metrics::name_of(internal_error_site site) noexcept {
+    switch (site) {
+    case internal_error_site::session: return "session";
+    case internal_error_site::worker: return "worker";
+    case internal_error_site::admin: return "admin";
+    case internal_error_site::exporter: return "exporter";
+    case internal_error_site::reload: return "reload";
+    case internal_error_site::count_: break;
+    }
+    return "other";
+}
+
+void metrics::internal_error(internal_error_site site) noexcept {
+    internal_errors_[static_cast<int>(site)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void metrics::config_reload(bool ok) noexcept {
     (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
 }
@@ -394,6 +410,16 @@ std::string metrics::render(const export_metrics_snapshot& exports, const store_
     w.sample("tracegate_config_reloads_total", {{"result", "ok"}}, reloads_ok_.load(std::memory_order_relaxed));
     w.sample("tracegate_config_reloads_total", {{"result", "failed"}},
              reloads_failed_.load(std::memory_order_relaxed));
+
+    w.family("tracegate_internal_errors_total", "counter",
+             "Unexpected exceptions contained (the connection or task they hit ended; the process served on), "
+             "by where they were caught.");
+    for (int i = 0; i < static_cast<int>(internal_error_site::count_); ++i) {
+        const auto site = static_cast<internal_error_site>(i);
+        std::uint64_t n = internal_errors_[i].load(std::memory_order_relaxed);
+        if (site == internal_error_site::exporter) n += exports.internal_errors;
+        w.sample("tracegate_internal_errors_total", {{"where", name_of(site)}}, n);
+    }
 
     // Process metrics, named as Prometheus client libraries name them.
     w.single("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",

@@ -28,6 +28,7 @@ struct export_metrics_snapshot {
     std::uint64_t queued = 0;              ///< Spans accepted from the request path.
     std::uint64_t dropped_queue_full = 0;  ///< Spans refused because the queue was full.
     std::uint64_t queue_depth = 0;         ///< Spans in the queue now.
+    std::uint64_t internal_errors = 0;     ///< Exceptions an exporter threw, contained.
     struct exporter {
         std::string name;
         std::uint64_t exported = 0;          ///< Spans delivered.
@@ -86,6 +87,12 @@ public:
     /// A config reload attempt and whether it was applied.
     void config_reload(bool ok) noexcept;
 
+    /// Where an unexpected exception was caught and contained (the process served on).
+    enum class internal_error_site { session, worker, admin, exporter, reload, count_ };
+    static std::string_view name_of(internal_error_site site) noexcept;
+    /// One exception contained at `site`: counted in tracegate_internal_errors_total{where}.
+    void internal_error(internal_error_site site) noexcept;
+
     /// The whole exposition, text format 0.0.4 (Content-Type
     /// `text/plain; version=0.0.4; charset=utf-8`). Never on the request path: it takes
     /// each shard's mutex briefly and allocates.
@@ -99,6 +106,7 @@ private:
     std::vector<std::unique_ptr<shard>> shards_;
     std::atomic<std::uint64_t> reloads_ok_{0};
     std::atomic<std::uint64_t> reloads_failed_{0};
+    std::atomic<std::uint64_t> internal_errors_[static_cast<int>(internal_error_site::count_)] = {};
     double start_time_seconds_ = 0;  // read once at construction
 };
 

@@ -115,6 +115,7 @@ public:
     void handshake_failed(unsigned worker, std::string_view kind) override {
         metrics_.tls_handshake_failed(worker, kind);
     }
+    void internal_error(proxy::metrics::internal_error_site site) override { metrics_.internal_error(site); }
 
 private:
     proxy::metrics& metrics_;
@@ -230,9 +231,11 @@ std::string server::impl::render_metrics() const {
         exported.queued = stats.queued;
         exported.dropped_queue_full = stats.dropped_queue_full;
         exported.queue_depth = stats.queue_depth;
-        for (const auto& e : stats.exporters)
+        for (const auto& e : stats.exporters) {
             exported.exporters.push_back({e.name, e.exported_spans, e.rejected_spans, e.dropped_failed,
                                           e.dropped_backlog, e.dropped_shutdown, e.failed_requests, e.retries});
+            exported.internal_errors += e.internal_errors;
+        }
     }
     store_metrics_snapshot stored;
     if (store) {
@@ -251,6 +254,8 @@ bool server::impl::start_admin() {
     sources.settings = [this] { return published.load()->settings; };
     sources.store = store;
     sources.max_receive_bytes = config.max_receive_bytes;
+    sources.hosts = config.hosts;
+    sources.internal_error = [this] { metrics->internal_error(proxy::metrics::internal_error_site::admin); };
     admin = std::make_unique<admin_server>(std::move(sources));
     try {
         const auto bound = admin->start(config.bind);
@@ -273,7 +278,8 @@ bool server::impl::bind_listeners() {
             return false;
         }
         std::uint16_t port = listener.bind.port;
-        listener_info info{listener.name, "http", listener.trust_incoming_trace, listener.response_header, nullptr};
+        listener_info info{listener.name, "http", listener.trust_incoming_trace, listener.response_header, nullptr,
+                           listener.upgrades};
         if (listener.tls) {
             try {
                 info.tls = make_server_context(*listener.tls);
@@ -444,7 +450,15 @@ int server::run() {
         int sig = 0;
         if (::sigwait(&signals, &sig) != 0) continue;
         if (sig == SIGHUP) {
-            s.reload();
+            try {
+                s.reload();
+            } catch (const std::exception& e) {
+                s.metrics->internal_error(proxy::metrics::internal_error_site::reload);
+                TG_LOG(error) << "config reload failed: " << e.what() << "; the running config stays";
+            } catch (...) {
+                s.metrics->internal_error(proxy::metrics::internal_error_site::reload);
+                TG_LOG(error) << "config reload failed; the running config stays";
+            }
             continue;
         }
         TG_LOG(info) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <sstream>
 
 namespace tracegate::proxy {
 namespace net = boost::asio;
@@ -33,7 +34,15 @@ constexpr auto tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t buffer_slack = 64 * 1024;
 
 /// How reading a request header ended.
-enum class header_outcome { complete, closed, timed_out, too_large };
+enum class header_outcome { complete, closed, timed_out, too_large, malformed };
+
+/// RFC 9112 2.2: a bare LF in a request header (one not after CR) is refused at once,
+/// not waited on until header_timeout for a CRLF CRLF that will never come.
+bool has_bare_lf(std::string_view data, std::size_t from) {
+    for (auto i = data.find('\n', from); i != std::string_view::npos; i = data.find('\n', i + 1))
+        if (i == 0 || data[i - 1] != '\r') return true;
+    return false;
+}
 
 /// Adapts a parsed Beast header to what the router looks at.
 class header_view final : public routing::request_view {
@@ -67,12 +76,17 @@ bool header_bytes_acceptable(std::string_view header) {
     return !header.empty() && header[0] != ' ' && header[0] != '\t';
 }
 
-/// RFC 9112 3.2: Host is uri-host [":" port]; lists, spaces, paths or userinfo are not.
+/// RFC 9112 3.2: Host is uri-host [":" port]. Taken: the characters of a DNS name, an IP
+/// address or an IP literal, and percent-encoding. RFC 3986 reg-name also allows the
+/// sub-delims (!$&'()*+,;=), which no resolvable name has and which, echoed into a page
+/// or a log, only serve injection; lists, spaces, paths and userinfo never were a host.
 bool valid_host(std::string_view host) {
-    for (char c : host)
-        if (c == ',' || c == ' ' || c == '\t' || c == '/' || c == '?' || c == '#' || c == '@' ||
-            c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+    for (char c : host) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '.' && c != '_' && c != '~' && c != '%' && c != ':' &&
+            c != '[' && c != ']')
             return false;
+    }
     return true;
 }
 
@@ -90,23 +104,26 @@ bool well_formed_other_version(std::string_view header) {
 bool to_origin_form(http::request_header<>& h);
 
 /// Removes dot segments from the target's path, so the route decided here and the path
-/// the upstream resolves are the same (a prefix route cannot be climbed out of).
-void remove_dot_segments(http::request_header<>& h) {
+/// the upstream resolves are the same (a prefix route cannot be climbed out of). False for
+/// a dot segment hidden from us but not from every upstream (routing::resolve_dot_segments).
+bool remove_dot_segments(http::request_header<>& h) {
     const std::string_view target = h.target();
     const auto query = target.find('?');
-    const auto path = target.substr(0, query);
-    if (!routing::has_dot_segments(path)) return;
-    std::string normalized = routing::normalize_path(path);
-    if (query != std::string_view::npos) normalized += target.substr(query);
-    h.target(normalized);
+    auto resolved = routing::resolve_dot_segments(target.substr(0, query));
+    using verdict = routing::resolved_path::verdict;
+    if (resolved.outcome == verdict::refused) return false;
+    if (resolved.outcome == verdict::unchanged) return true;
+    if (query != std::string_view::npos) resolved.path += target.substr(query);
+    h.target(resolved.path);
+    return true;
 }
 
 /// Turns an absolute-form target ("http://host/path") into origin-form plus Host
-/// (RFC 9112 3.2.2), without dot segments. Returns false for a target that is neither.
+/// (RFC 9112 3.2.2), without dot segments. Returns false for a target that is neither,
+/// or one whose dot segments cannot be resolved safely.
 bool normalize_target(http::request_header<>& h) {
-    const bool ok = to_origin_form(h);
-    if (ok && h.target().starts_with('/')) remove_dot_segments(h);
-    return ok;
+    if (!to_origin_form(h)) return false;
+    return !h.target().starts_with('/') || remove_dot_segments(h);
 }
 
 bool to_origin_form(http::request_header<>& h) {
@@ -322,6 +339,7 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
             co_return header_length > max_header ? header_outcome::too_large
                                                  : header_outcome::complete;
         }
+        if (has_bare_lf(data, scanned)) co_return header_outcome::malformed;
         if (data.size() >= max_header) co_return header_outcome::too_large;
         scanned = data.size();
         const auto room = std::min<std::size_t>(16384, max_header + 4 - data.size());
@@ -352,6 +370,9 @@ net::awaitable<bool> session::serve_one(bool first) {
         co_return false;
     case header_outcome::too_large:
         co_await send_failure(client_, failures::header_too_large, false, 11, false);
+        co_return false;
+    case header_outcome::malformed:
+        co_await send_failure(client_, failures::bad_request, false, 11, false);
         co_return false;
     }
 
@@ -394,6 +415,11 @@ net::awaitable<bool> session::serve_one(bool first) {
     }
     // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0. RFC 9112 6.1/6.3:
     // Content-Length beside Transfer-Encoding, or a coding we cannot frame, is refused.
+    if (request.method() == http::verb::connect) {
+        // Its authority-form target ("host:443") is no origin-form: answered before that check.
+        co_await send_failure(client_, failures::method_not_allowed, false, version, head);
+        co_return false;
+    }
     const auto hosts = request.count(http::field::host);
     const auto host_it = request.find(http::field::host);
     const auto coding = check_request_transfer_encoding(request);
@@ -403,10 +429,6 @@ net::awaitable<bool> session::serve_one(bool first) {
         (coding != transfer_coding::none && request.count(http::field::content_length) > 0) ||
         !normalize_target(request)) {
         co_await send_failure(client_, failures::bad_request, false, version, head);
-        co_return false;
-    }
-    if (request.method() == http::verb::connect) {
-        co_await send_failure(client_, failures::method_not_allowed, false, version, head);
         co_return false;
     }
 
@@ -446,13 +468,16 @@ net::awaitable<bool> session::serve_one(bool first) {
 
     exchange_context context{worker_, rt,           *route,          client_,
                              buffer_, chunk_,       wire_header_,    client_address_,
-                             listener_.scheme,      trace};
+                             listener_.scheme,      trace,
+                             listener_.upgrades};
     co_return co_await forward(context, parser, keep_alive, expect_continue);
 }
 
 }  // namespace
 
-net::awaitable<void> run_session(worker& owner, tcp::socket socket, const listener_info& listener) {
+namespace {
+
+net::awaitable<void> serve_connection(worker& owner, tcp::socket socket, const listener_info& listener) {
     const auto accepted_at = clock_type::now();
     if (!listener.tls) {
         session s(owner, duplex_stream(beast::tcp_stream(std::move(socket))), listener, accepted_at);
@@ -475,6 +500,26 @@ net::awaitable<void> run_session(worker& owner, tcp::socket socket, const listen
     }
     session s(owner, std::move(client), listener, accepted_at);
     co_await s.run();
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(worker& owner, tcp::socket socket, const listener_info& listener) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    std::exception_ptr failed;
+    try {
+        co_await serve_connection(owner, std::move(socket), listener);
+    } catch (...) {
+        // Whatever escaped (a bug, an exception from a library on bytes it was handed)
+        // ends this connection only: its frames are gone and its socket closed by now.
+        failed = std::current_exception();
+    }
+    if (failed) {
+        std::ostringstream who;
+        who << "listener " << listener.name << ", client " << peer;
+        owner.contain(metrics::internal_error_site::session, who.str(), failed);
+    }
 }
 
 }  // namespace tracegate::proxy

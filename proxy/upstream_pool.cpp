@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 namespace tracegate::proxy {
@@ -17,22 +18,16 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-namespace {
-
-/// A pooled connection is usable when reading it would block: no EOF, no error and no
-/// stray bytes (an upstream must not speak before it is asked).
-bool looks_open(duplex_stream& connection) {
-    beast::tcp_stream& stream = connection.tcp();
+bool has_spoken(duplex_stream& connection) {
+    if (connection.is_tls() && ::SSL_pending(connection.tls().native_handle()) > 0) return true;
     char byte;
-    const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    const ssize_t n = ::recv(connection.tcp().socket().native_handle(), &byte, 1,
+                             MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
-}  // namespace
-
 std::unique_ptr<upstream_connection> upstream_pool::take(const config::address& endpoint,
-                                                         std::chrono::milliseconds max_idle_age,
-                                                         bool retryable) {
+                                                         std::chrono::milliseconds max_idle_age) {
     if (idle_.empty()) return nullptr;
     key_.clear();
     endpoint.append_to(key_);
@@ -46,7 +41,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const config::address& 
         list.pop_back();
         const auto idle = now - connection->idle_since;
         if (max_idle_age.count() > 0 && idle > max_idle_age) continue;
-        if ((!retryable || idle >= unchecked_idle) && !looks_open(connection->stream)) continue;
+        if (has_spoken(connection->stream)) continue;
         connection->reused = true;
         return connection;
     }

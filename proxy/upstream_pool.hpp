@@ -47,16 +47,20 @@ struct upstream_tls {
     const config::upstream_tls_config* config = nullptr;
 };
 
+/// True when reading `connection` would not block: bytes (in the socket or already
+/// decrypted), EOF or an error. A connection between exchanges must answer false: an
+/// upstream does not speak before it is asked.
+bool has_spoken(duplex_stream& connection);
+
 class upstream_pool {
 public:
     /// A pooled connection to `endpoint` that has been idle for less than `max_idle_age`
-    /// and still looks open, or null. With `retryable`, a connection idle for less than
-    /// `unchecked_idle` is taken without asking the kernel whether the upstream closed it:
-    /// the rare one that did costs a retry, and a busy proxy saves a system call per request.
+    /// and still looks open, or null. Every connection is checked before reuse, however
+    /// briefly it idled: one that closed, or that received a single byte while idle (an
+    /// upstream writing past its response), is closed, never handed to another request,
+    /// which would read those bytes as its response (response-queue poisoning).
     std::unique_ptr<upstream_connection> take(const config::address& endpoint,
-                                              std::chrono::milliseconds max_idle_age,
-                                              bool retryable);
-    static constexpr std::chrono::milliseconds unchecked_idle{1000};
+                                              std::chrono::milliseconds max_idle_age);
 
     /// Returns a connection after a complete exchange; dropped when `max_idle` are pooled.
     void put(std::unique_ptr<upstream_connection> connection, std::size_t max_idle);

@@ -77,15 +77,52 @@ void worker::add_acceptor(tcp::acceptor&& acceptor, const listener_info& info) {
     acceptors_.push_back(acceptor_entry{std::move(acceptor), info, net::steady_timer(ioc_)});
 }
 
-void worker::run() {
-    for (auto& entry : acceptors_)
-        net::co_spawn(ioc_, accept_loop(entry), [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);  // a bug: let it be seen
-        });
-    net::co_spawn(ioc_, idle_sweep(), [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
+void worker::contain(metrics::internal_error_site site, std::string_view context,
+                     std::exception_ptr e) {
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        what = ex.what();
+    } catch (...) {
+    }
+    TG_LOG(error) << "worker " << index_ << ": internal error in " << metrics::name_of(site)
+                  << (context.empty() ? "" : " (") << context << (context.empty() ? "" : ")")
+                  << ": " << what << "; contained, serving on";
+    if (connections_) connections_->internal_error(site);
+}
+
+void worker::spawn_accept_loop(acceptor_entry& entry) {
+    net::co_spawn(ioc_, accept_loop(entry), [this, &entry](std::exception_ptr e) {
+        if (!e) return;
+        contain(metrics::internal_error_site::worker, "listener " + entry.info.name, e);
+        if (!draining_) spawn_accept_loop(entry);
     });
-    ioc_.run();
+}
+
+void worker::spawn_idle_sweep() {
+    net::co_spawn(ioc_, idle_sweep(), [this](std::exception_ptr e) {
+        if (!e) return;
+        contain(metrics::internal_error_site::worker, "idle sweep", e);
+        if (!draining_) spawn_idle_sweep();
+    });
+}
+
+void worker::run() {
+    for (auto& entry : acceptors_) spawn_accept_loop(entry);
+    spawn_idle_sweep();
+    // An exception thrown by a completion handler leaves run() and destroys that handler
+    // (and so the coroutine that waited on it, closing its connection); the io_context
+    // can run on (Asio: "the io_context may then be run again"). One bad operation costs
+    // its own connection, never the worker and every connection on it.
+    for (;;) {
+        try {
+            ioc_.run();
+            return;
+        } catch (...) {
+            contain(metrics::internal_error_site::worker, "event loop", std::current_exception());
+        }
+    }
 }
 
 net::awaitable<void> worker::idle_sweep() {
@@ -167,16 +204,11 @@ net::awaitable<void> worker::accept_loop(acceptor_entry& entry) {
             continue;
         }
         gate_.acquire();
+        // run_session contains what its session throws; this is the last line behind it.
         net::co_spawn(ioc_, run_session(*this, std::move(socket), entry.info),
                       [this](std::exception_ptr e) {
                           gate_.release();
-                          if (e) {
-                              try {
-                                  std::rethrow_exception(e);
-                              } catch (const std::exception& ex) {
-                                  TG_LOG(error) << "session ended by exception: " << ex.what();
-                              }
-                          }
+                          if (e) contain(metrics::internal_error_site::session, {}, e);
                       });
     }
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/request_trace.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "routing/load_balancer.hpp"
@@ -50,6 +51,7 @@ struct listener_info {
     std::optional<bool> response_header;  ///< listener override of tracing.response_header
     /// HTTPS: the server context (certificates, SNI, client CA); null for plain HTTP.
     std::shared_ptr<boost::asio::ssl::context> tls;
+    std::vector<std::string> upgrades;  ///< protocols clients may switch to (lowercase)
 };
 
 class worker;
@@ -63,6 +65,8 @@ public:
     /// A TLS handshake failed, for the reason `kind` (handshake_failure_kind()): counted,
     /// never logged per connection.
     virtual void handshake_failed(unsigned worker, std::string_view kind) = 0;
+    /// An exception was contained at `site`; the process serves on.
+    virtual void internal_error(metrics::internal_error_site site) = 0;
 };
 
 /// What all workers share: the connection count against max_connections.
@@ -122,6 +126,9 @@ public:
     void unregister_session(std::list<session_slot>::iterator slot) { sessions_.erase(slot); }
     /// Downstream connections this worker holds.
     std::size_t session_count() const { return sessions_.size(); }
+    /// Logs once and counts an exception contained at `site`; `context` names what it hit
+    /// (a client, a loop). The worker serves on.
+    void contain(metrics::internal_error_site site, std::string_view context, std::exception_ptr e);
     connection_gate& gate() { return gate_; }
     request_observer* observer() const { return observer_; }
     connection_observer* connections() const { return connections_; }
@@ -138,6 +145,9 @@ private:
         boost::asio::steady_timer wait;  ///< backs off while at capacity or out of fds
     };
     boost::asio::awaitable<void> accept_loop(acceptor_entry& entry);
+    /// Starts `entry`'s accept loop, again after an exception ended it (counted), unless draining.
+    void spawn_accept_loop(acceptor_entry& entry);
+    void spawn_idle_sweep();
     /// Closes connections whose idle_until has passed: one timer per worker instead of
     /// one per idle connection. Ends with the drain.
     boost::asio::awaitable<void> idle_sweep();

@@ -1,5 +1,7 @@
 #include "routing/route_table.hpp"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -24,13 +26,18 @@ std::size_t find_upstream(const config::settings& settings, const config::route_
     return static_cast<std::size_t>(it - upstreams.begin());
 }
 
-std::regex compile_path_regex(const config::route_config& rc) {
-    try {
-        return std::regex(*rc.match.path_regex, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
+re2::RE2::Options path_regex_options() {
+    re2::RE2::Options options;
+    options.set_log_errors(false);  // the error goes into the config error, not to stderr
+    return options;
+}
+
+std::shared_ptr<const re2::RE2> compile_path_regex(const config::route_config& rc) {
+    auto compiled = std::make_shared<const re2::RE2>(*rc.match.path_regex, path_regex_options());
+    if (!compiled->ok())
         throw std::invalid_argument("route '" + rc.name + "' has an invalid path_regex '" +
-                                    *rc.match.path_regex + "': " + e.what());
-    }
+                                    *rc.match.path_regex + "': " + compiled->error());
+    return compiled;
 }
 
 }  // namespace
@@ -63,7 +70,7 @@ bool route::matches(const request_view& request, std::string_view normalized_hos
             return false;
         }
     }
-    if (path_regex && !std::regex_match(path.begin(), path.end(), *path_regex)) {
+    if (path_regex && !re2::RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *path_regex)) {
         return false;
     }
     return true;

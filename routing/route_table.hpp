@@ -5,10 +5,13 @@
 
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace re2 {
+class RE2;
+}
 
 namespace tracegate::routing {
 
@@ -29,7 +32,8 @@ public:
 struct route {
     config::route_config config;
     std::size_t upstream_index = 0;  ///< Index into settings::upstreams.
-    std::optional<std::regex> path_regex;
+    /// RE2: linear time and bounded memory whatever the path, no recursion, no exceptions.
+    std::shared_ptr<const re2::RE2> path_regex;
 
     bool matches(const request_view& request) const;
     /// Same, with the request's host already normalized (normalize_host) by the caller.

@@ -115,8 +115,16 @@ struct export_pipeline::lane {
             try {
                 r = exp->export_batch(spans, time_left);
             } catch (const std::exception& e) {
+                // A bug in an exporter or an answer it could not take: this batch fails
+                // like a failed request (retried), the lane serves on, and it is counted.
+                internal_errors.fetch_add(1, std::memory_order_relaxed);
                 r.status = export_status::fail;
                 r.message = e.what();
+                r.kind = "exception";
+            } catch (...) {
+                internal_errors.fetch_add(1, std::memory_order_relaxed);
+                r.status = export_status::fail;
+                r.message = "unknown exception";
                 r.kind = "exception";
             }
             if (r.status == export_status::ok) {
@@ -201,6 +209,7 @@ struct export_pipeline::lane {
         s.dropped_failed = dropped_failed.load(std::memory_order_relaxed);
         s.dropped_backlog = dropped_backlog.load(std::memory_order_relaxed);
         s.dropped_shutdown = dropped_shutdown.load(std::memory_order_relaxed);
+        s.internal_errors = internal_errors.load(std::memory_order_relaxed);
         return s;
     }
 
@@ -219,7 +228,7 @@ struct export_pipeline::lane {
     std::set<std::string> logged_partial;  // lane thread only
     std::atomic<std::uint64_t> settled{0}; // spans delivered or dropped
     std::atomic<std::uint64_t> exported_spans{0}, rejected_spans{0}, failed_requests{0}, retries{0},
-        dropped_failed{0}, dropped_backlog{0}, dropped_shutdown{0};
+        dropped_failed{0}, dropped_backlog{0}, dropped_shutdown{0}, internal_errors{0};
     std::thread thread;
 };
 

@@ -53,6 +53,7 @@ struct exporter_stats {
     std::uint64_t dropped_failed = 0;     ///< Spans given up on: non-retryable error or retry time out.
     std::uint64_t dropped_backlog = 0;    ///< Spans dropped because this exporter was too far behind.
     std::uint64_t dropped_shutdown = 0;   ///< Spans still undelivered when shutdown_timeout ran out.
+    std::uint64_t internal_errors = 0;    ///< Exceptions the exporter threw (each failed its attempt).
 };
 
 /// Counters of the pipeline.

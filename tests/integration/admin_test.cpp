@@ -169,6 +169,9 @@ TEST_F(admin, metrics_count_requests_errors_connections_spans_and_reloads) {
     EXPECT_EQ(sample(m, "tracegate_spans_sampled_total"), 10);
     EXPECT_EQ(sample(m, R"(tracegate_config_reloads_total{result="ok"})"), 1);
     EXPECT_EQ(sample(m, R"(tracegate_config_reloads_total{result="failed"})"), 1);
+    for (const char* where : {"session", "worker", "admin", "exporter", "reload"})
+        EXPECT_EQ(sample(m, std::string(R"(tracegate_internal_errors_total{where=")") + where + "\"}"), 0)
+            << where;
     EXPECT_TRUE(sample(m, "process_start_time_seconds").has_value());
     EXPECT_NE(m.find("tracegate_build_info{"), std::string::npos);
     // Server and client spans reach the store through the pipeline.
@@ -180,6 +183,28 @@ TEST_F(admin, metrics_count_requests_errors_connections_spans_and_reloads) {
         std::this_thread::sleep_for(20ms);
     }
     EXPECT_EQ(exported, 20) << "9 server + 9 client spans of the api route, 1 + 1 of broken";
+}
+
+TEST_F(admin, a_host_name_that_could_be_rebound_or_a_foreign_origin_is_refused) {
+    start("admin: {hosts: [tracegate.internal]}");
+    http_client client(admin_port_);
+    const auto rebound = client.get("/api/traces", {{"Host", "attacker.example:9901"}});
+    EXPECT_EQ(rebound.status, 403u) << rebound.describe();
+    EXPECT_EQ(rebound.body.find("trace_id"), std::string::npos);
+    for (const char* host : {"127.0.0.1:9901", "localhost:9901", "tracegate.internal:9901"}) {
+        http_client ok(admin_port_);
+        EXPECT_EQ(ok.get("/config", {{"Host", host}}).status, 200u) << host;
+    }
+    const std::string host = "127.0.0.1:" + std::to_string(admin_port_);
+    http_client poster(admin_port_);
+    const auto foreign = poster.post("/v1/traces", "{}",
+                                     {{"Host", host}, {"Origin", "http://attacker.example"},
+                                      {"Content-Type", "application/json"}});
+    EXPECT_EQ(foreign.status, 403u) << foreign.describe();
+    http_client own(admin_port_);
+    const auto same = own.post("/v1/traces", "{}",
+                               {{"Host", host}, {"Origin", "http://" + host}, {"Content-Type", "application/json"}});
+    EXPECT_EQ(same.status, 200u) << same.describe();
 }
 
 TEST_F(admin, config_shows_the_effective_settings_with_secrets_redacted) {

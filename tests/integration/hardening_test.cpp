@@ -3,6 +3,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/proxy_fixture.hpp"
 #include "tests/support/raw_client.hpp"
+#include "tests/support/scripted_upstream.hpp"
 #include "tests/support/upstream_server.hpp"
 #include "tests/support/websocket_client.hpp"
 
@@ -18,17 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class hardening : public ::testing::Test {
-protected:
-    void start(std::string_view extra = "") {
-        proxy_ = start_proxy(single_upstream_config(up_.address(), extra));
-        ASSERT_TRUE(proxy_);
-    }
-    std::uint16_t port() const { return proxy_->port("main"); }
-
-    upstream_server up_{"app"};
-    std::unique_ptr<tracegate_process> proxy_;
-};
+class hardening : public proxied_upstream_test {};
 
 TEST_F(hardening, endless_chunk_extension_is_refused_without_growing_memory) {
     start();
@@ -82,45 +73,6 @@ TEST_F(hardening, equal_repeated_content_lengths_reach_the_upstream_as_one) {
     EXPECT_EQ(count_header(request.headers, "content-length"), 1u);
     EXPECT_EQ(find_header(request.headers, "content-length"), "3");
 }
-
-/// An upstream that answers the first request on each connection with fixed bytes, then
-/// holds the connection open until the peer closes it. For answers no sane server gives.
-class scripted_upstream {
-public:
-    /// With `close_at_once`, the connection is closed right after the answer, unread
-    /// request bytes and all (a server refusing an upload early).
-    explicit scripted_upstream(std::string answer, bool close_at_once = false)
-        : answer_(std::move(answer)) {
-        thread_ = std::thread([this, close_at_once] {
-            for (;;) {
-                boost::asio::ip::tcp::socket socket(ioc_);
-                boost::system::error_code ec;
-                acceptor_.accept(socket, ec);
-                if (ec) return;
-                boost::asio::streambuf request;
-                boost::asio::read_until(socket, request, "\r\n\r\n", ec);
-                if (!ec) boost::asio::write(socket, boost::asio::buffer(answer_), ec);
-                if (close_at_once) continue;  // closes it, unread bytes and all
-                char byte;
-                while (!ec) socket.read_some(boost::asio::buffer(&byte, 1), ec);
-            }
-        });
-    }
-    ~scripted_upstream() {
-        ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // ends the blocking accept
-        thread_.join();
-    }
-    std::string address() const {
-        return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-    }
-
-private:
-    std::string answer_;
-    boost::asio::io_context ioc_;
-    boost::asio::ip::tcp::acceptor acceptor_{
-        ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-    std::thread thread_;
-};
 
 TEST_F(hardening, dot_segments_cannot_climb_out_of_a_prefix_route) {
     start("routes:\n  - name: public\n    match: {path_prefix: /public/}\n    upstream: app\n");

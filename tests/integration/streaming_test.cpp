@@ -21,7 +21,10 @@ constexpr std::chrono::milliseconds piece_timeout{30000};
 class streaming : public ::testing::Test {
 protected:
     void SetUp() override {
-        proxy_ = start_proxy(single_upstream_config(up_.address()));
+        // No exchange deadline: a gigabyte on a busy shared machine can take longer than the
+        // default route timeout (30 s), and these tests are about memory, not time.
+        proxy_ = start_proxy(single_upstream_config(
+            up_.address(), "routes:\n  - {name: all, match: {path_prefix: /}, upstream: app, timeout: 0}\n"));
         ASSERT_TRUE(proxy_);
         // Warm up (first connection, pools, allocator arenas) before the baseline.
         http_client warm(port(), io_timeout);

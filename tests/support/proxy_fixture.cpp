@@ -6,9 +6,9 @@
 
 namespace tracegate::test {
 
-std::string single_upstream_config(const std::string& endpoint, std::string_view extra) {
+std::string single_upstream_config(const std::string& endpoint, std::string_view extra, unsigned workers) {
     return fill(R"(service_name: itest
-workers: 2
+workers: ${workers}
 listeners:
   - name: main
     address: 127.0.0.1:0
@@ -16,7 +16,7 @@ upstreams:
   - name: app
     endpoints: [${endpoint}]
 )",
-                {{"endpoint", endpoint}}) +
+                {{"endpoint", endpoint}, {"workers", std::to_string(workers)}}) +
            std::string(extra);
 }
 

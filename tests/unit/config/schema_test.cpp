@@ -421,3 +421,51 @@ limits: {max_connections: 0}
 
 }  // namespace
 }  // namespace tracegate::config
+
+namespace tracegate::config {
+namespace {
+
+using test::has_only_error;
+using test::load;
+
+TEST(schema, listener_upgrades_default_to_websocket_and_are_lowercased) {
+    const load_result r = load(R"(
+listeners:
+  - {name: a, address: 127.0.0.1:0}
+  - {name: b, address: 127.0.0.1:0, upgrades: [WebSocket, h2c, "custom/2"]}
+  - {name: c, address: 127.0.0.1:0, upgrades: []}
+upstreams: [{name: app, endpoints: [127.0.0.1:1]}]
+)");
+    ASSERT_TRUE(r) << test::all_errors(r);
+    EXPECT_EQ(r.value->listeners[0].upgrades, std::vector<std::string>{"websocket"});
+    EXPECT_EQ(r.value->listeners[1].upgrades, (std::vector<std::string>{"websocket", "h2c", "custom/2"}));
+    EXPECT_TRUE(r.value->listeners[2].upgrades.empty());
+}
+
+TEST(schema, listener_upgrade_that_is_no_protocol_name_is_an_error) {
+    const load_result r = load(R"(
+listeners:
+  - {name: a, address: 127.0.0.1:0, upgrades: ["web socket"]}
+upstreams: [{name: app, endpoints: [127.0.0.1:1]}]
+)");
+    EXPECT_TRUE(has_only_error(r, 2, 48, "upgrades: \"web socket\" is not a protocol name"));
+}
+
+TEST(schema, body_timeout_is_a_limit_with_a_five_minute_default) {
+    const load_result defaults = load(R"(
+listeners: [{name: a, address: 127.0.0.1:0}]
+upstreams: [{name: app, endpoints: [127.0.0.1:1]}]
+)");
+    ASSERT_TRUE(defaults) << test::all_errors(defaults);
+    EXPECT_EQ(defaults.value->limits.body_timeout, std::chrono::minutes(5));
+    const load_result set = load(R"(
+listeners: [{name: a, address: 127.0.0.1:0}]
+upstreams: [{name: app, endpoints: [127.0.0.1:1]}]
+limits: {body_timeout: 30s}
+)");
+    ASSERT_TRUE(set) << test::all_errors(set);
+    EXPECT_EQ(set.value->limits.body_timeout, std::chrono::seconds(30));
+}
+
+}  // namespace
+}  // namespace tracegate::config

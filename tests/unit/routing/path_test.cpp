@@ -28,5 +28,40 @@ TEST(path, normalization_removes_dot_segments_like_rfc_3986) {
     EXPECT_EQ(normalize_path("/users/42"), "/users/42");
 }
 
+resolved_path::verdict verdict_of(std::string_view path) { return resolve_dot_segments(path).outcome; }
+
+TEST(path, encoded_dots_are_decoded_then_removed_like_literal_ones) {
+    using v = resolved_path::verdict;
+    EXPECT_EQ(resolve_dot_segments("/public/%2e%2e/secret").path, "/secret");
+    EXPECT_EQ(resolve_dot_segments("/public/%2E%2E/secret").path, "/secret");
+    EXPECT_EQ(resolve_dot_segments("/public/.%2e/secret").path, "/secret");
+    EXPECT_EQ(resolve_dot_segments("/a/%2e/b").path, "/a/b");
+    EXPECT_EQ(resolve_dot_segments("/public/../secret").path, "/secret");
+    EXPECT_EQ(verdict_of("/public/%2e%2e/secret"), v::rewritten);
+}
+
+TEST(path, paths_without_dot_segments_are_left_as_written) {
+    using v = resolved_path::verdict;
+    EXPECT_EQ(verdict_of("/files/a%2Etxt"), v::unchanged);
+    EXPECT_EQ(verdict_of("/a/..b/c%2F"), v::unchanged);
+    EXPECT_EQ(verdict_of("/a/b;c=d/e"), v::unchanged);
+    EXPECT_EQ(verdict_of("/.well-known/x"), v::unchanged);
+    EXPECT_EQ(verdict_of("/"), v::unchanged);
+    EXPECT_EQ(verdict_of("/%2e%2ex/y"), v::unchanged);
+}
+
+TEST(path, dot_segments_only_a_lenient_upstream_sees_are_refused) {
+    using v = resolved_path::verdict;
+    EXPECT_EQ(verdict_of("/public/%2e%2e%2fsecret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/%2E%2E%2Fsecret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/..%2Fsecret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/..%5csecret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/..\\secret"), v::refused);
+    EXPECT_EQ(verdict_of("/public\\..\\secret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/..;/secret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/.;x/secret"), v::refused);
+    EXPECT_EQ(verdict_of("/public/%2e%2e;/secret"), v::refused);
+}
+
 }  // namespace
 }  // namespace tracegate::routing

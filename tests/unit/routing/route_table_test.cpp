@@ -118,8 +118,8 @@ TEST(route_table, compiles_path_regex_only_when_configured) {
         make_route("re", match().path_regex("/x/[0-9]+")),
         make_route("plain", match().path("/x")),
     }));
-    EXPECT_TRUE(table.routes()[0].path_regex.has_value());
-    EXPECT_FALSE(table.routes()[1].path_regex.has_value());
+    EXPECT_NE(table.routes()[0].path_regex, nullptr);
+    EXPECT_EQ(table.routes()[1].path_regex, nullptr);
 }
 
 TEST(route_table, unknown_upstream_fails_loudly) {
@@ -203,6 +203,16 @@ TEST(route_table, path_regex_must_match_the_whole_path) {
     EXPECT_FALSE(matches(table, get("/users/42/orders")));  // would match partially
     EXPECT_FALSE(matches(table, get("/v1/users/42")));
     EXPECT_FALSE(matches(table, get("/users/abc")));
+}
+
+TEST(route_table, path_regex_on_a_very_long_path_answers_without_exhausting_the_stack) {
+    // std::regex recursed once per character: a 35,000-character path overflowed a
+    // worker's stack. The regex engine must be linear in time and bounded in stack.
+    const auto table = table_with(match().path_regex("^/users/[0-9]+$"));
+    EXPECT_FALSE(matches(table, get("/" + std::string(1'000'000, 'a'))));
+    EXPECT_TRUE(matches(table, get("/users/" + std::string(1'000'000, '7'))));
+    const auto nested = table_with(match().path_regex("(/(a|aa)*)+b"));
+    EXPECT_FALSE(matches(nested, get("/" + std::string(100'000, 'a'))));  // no backtracking blow-up
 }
 
 // --- method ---------------------------------------------------------------------------
