@@ -194,7 +194,9 @@ public:
     }
 
 private:
-    net::awaitable<header_outcome> read_header(const config::limits_config& limits, bool first,
+    /// `limits` is a copy: a reload while the header is awaited may free the snapshot it
+    /// came from.
+    net::awaitable<header_outcome> read_header(config::limits_config limits, bool first,
                                                std::size_t& header_length);
     net::awaitable<bool> serve_one(bool first);
 
@@ -234,7 +236,7 @@ private:
     /// reading instead: a record already read may hold the next request, which the socket
     /// would not show.)
     bool begin_idle() {
-        if (worker_.draining()) return false;
+        if (closed_by_drain()) return false;
         buffer_.shrink_to_fit();
         wire_header_ = std::string();
         chunk_.release();
@@ -244,6 +246,12 @@ private:
         if (idle.count() > 0) slot_->idle_until = clock_type::now() + idle;
         return true;
     }
+    /// A drain closes a connection between requests, unless its next request has already
+    /// arrived: that one is served (with Connection: close) like a request in flight.
+    bool closed_by_drain() {
+        return worker_.draining() && !has_pending_input(client_.tcp().socket());
+    }
+
     void end_idle() {
         slot_->idle = false;
         slot_->idle_until = clock_type::time_point::max();
@@ -291,7 +299,7 @@ private:
     std::string wire_header_;
 };
 
-net::awaitable<header_outcome> session::read_header(const config::limits_config& limits,
+net::awaitable<header_outcome> session::read_header(config::limits_config limits,
                                                     bool first, std::size_t& header_length) {
     const auto max_header = static_cast<std::size_t>(limits.max_header_bytes);
     auto drop_leading_empty_lines = [this] {
@@ -305,7 +313,7 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
     if (buffer_.size() == 0 && first && limits.header_timeout.count() > 0) {
         // A new connection must start its request within header_timeout too. Until its
         // first byte it is idle: a drain closes it.
-        if (worker_.draining()) co_return header_outcome::closed;
+        if (closed_by_drain()) co_return header_outcome::closed;
         slot_->idle = true;
         auto [ec, n] = co_await read_until(accepted_at_ + limits.header_timeout, 16384);
         slot_->idle = false;
@@ -316,7 +324,7 @@ net::awaitable<header_outcome> session::read_header(const config::limits_config&
     } else if (buffer_.size() == 0) {
         // Between requests (or header_timeout 0): wait up to idle_timeout for the next
         // one; a drain may end it.
-        if (worker_.draining()) co_return header_outcome::closed;
+        if (closed_by_drain()) co_return header_outcome::closed;
         slot_->idle = true;
         set_deadline(client_, later(limits.idle_timeout));
         auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(16384), tuple);

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <random>
 
+#include <sys/socket.h>
+
 namespace tracegate::proxy {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -160,10 +162,12 @@ void worker::begin_drain() {
     pool_.clear();
     sweep_timer_.cancel();
     // Connections waiting for their next request are closed now; the others close after
-    // the response they are working on.
+    // the response they are working on. One whose next request is already in the socket
+    // is served first (with Connection: close): the client sent it before the drain and
+    // would otherwise see its request fail unanswered.
     for (auto& slot : sessions_) {
         boost::system::error_code ignored;
-        if (slot.idle) slot.socket->cancel(ignored);
+        if (slot.idle && !has_pending_input(*slot.socket)) slot.socket->cancel(ignored);
     }
 }
 
@@ -177,6 +181,11 @@ void worker::pause_accepting() {
 
 void worker::resume_accepting() {
     for (auto& entry : acceptors_) entry.wait.cancel();
+}
+
+bool has_pending_input(tcp::socket& socket) {
+    char byte;
+    return ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 std::list<session_slot>::iterator worker::register_session(tcp::socket* socket) {

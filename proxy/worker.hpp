@@ -168,6 +168,9 @@ private:
     connection_observer* connections_ = nullptr;
 };
 
+/// Bytes wait unread in `socket`: a request a drain still serves.
+bool has_pending_input(boost::asio::ip::tcp::socket& socket);
+
 /// Serves one downstream connection until it closes (proxy/session.cpp).
 boost::asio::awaitable<void> run_session(worker& owner, boost::asio::ip::tcp::socket socket,
                                          const listener_info& listener);

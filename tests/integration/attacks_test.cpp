@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <thread>
 
 namespace tracegate::test {
@@ -293,6 +294,31 @@ TEST_F(attacks, a_body_trickled_in_is_cut_at_body_timeout) {
     raw.read_until_closed(io_timeout);
     EXPECT_TRUE(raw.closed_by_peer());
     EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+}  // namespace
+}  // namespace tracegate::test
+
+namespace tracegate::test {
+namespace {
+
+TEST_F(attacks, a_slow_header_gets_408_at_header_timeout_across_reloads) {
+    // The header's limits came from the config snapshot current when the connection
+    // started reading; a reload frees that snapshot while the header trickles in.
+    start("limits:\n  header_timeout: 1s\n");
+    raw_client raw(port());
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(raw.send("GET / HTTP/1.1\r\n"));
+    for (int i = 0; i < 3; ++i) {
+        proxy_->signal(SIGHUP);
+        ASSERT_TRUE(proxy_->wait_for_log("config reloaded", io_timeout, i + 1));
+        raw.send("X-Slow: " + std::to_string(i) + "\r\n");
+    }
+    ASSERT_TRUE(raw.read_until_closed(io_timeout)) << raw.received();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 4s);
+    ASSERT_EQ(raw.responses().size(), 1u) << raw.received();
+    EXPECT_EQ(raw.responses()[0].status, 408u);
+    EXPECT_EQ(up_.request_count(), 0u);
 }
 
 }  // namespace

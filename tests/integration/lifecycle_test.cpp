@@ -7,11 +7,13 @@
 #include "tests/support/tracegate_process.hpp"
 #include "tests/support/upstream_server.hpp"
 
+#include <boost/asio.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <future>
 #include <regex>
 #include <sstream>
@@ -93,6 +95,69 @@ TEST(lifecycle, sigterm_finishes_the_request_in_flight_refuses_new_connections_a
     EXPECT_EQ(r.body, "ok /delay/3000\n");
     const auto status = proxy->wait_exit(10s);
     ASSERT_TRUE(status) << "still running 10 s after SIGTERM";
+    EXPECT_EQ(*status, 0);
+}
+
+/// One keep-alive connection to 127.0.0.1:`port` with a receive timeout, for tests that
+/// write and read in steps of their own.
+struct plain_connection {
+    plain_connection(boost::asio::io_context& ioc, std::uint16_t port) : socket(ioc) {
+        socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+        const timeval limit{10, 0};  // nothing here may hang the test
+        if (!ec) ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    }
+    void send(std::string_view target) {
+        boost::asio::write(socket, boost::asio::buffer("GET " + std::string(target) + " HTTP/1.1\r\nHost: a\r\n\r\n"), ec);
+    }
+    /// The next response's status line and body ("" when none came).
+    std::string receive() {
+        namespace net = boost::asio;
+        const auto head_size = net::read_until(socket, in, "\r\n\r\n", ec);
+        if (ec) return {};
+        std::string head(net::buffers_begin(in.data()), net::buffers_begin(in.data()) + head_size);
+        const auto cl = head.find("Content-Length: ");
+        const std::size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 16));
+        if (in.size() < head_size + length)
+            net::read(socket, in, net::transfer_exactly(head_size + length - in.size()), ec);
+        if (ec) return {};
+        std::string out = head.substr(0, head.find("\r\n")) + " " +
+                          std::string(net::buffers_begin(in.data()) + head_size,
+                                      net::buffers_begin(in.data()) + head_size + length);
+        in.consume(head_size + length);
+        return out;
+    }
+    boost::asio::ip::tcp::socket socket;
+    boost::asio::streambuf in;
+    boost::system::error_code ec;
+};
+
+TEST(lifecycle, sigterm_answers_every_request_that_arrived_before_the_drain) {
+    // A drain closes connections waiting for their next request; one whose next request
+    // is already in its socket is served first (Connection: close), or its client sees a
+    // request it sent before the drain fail unanswered.
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(up.address(), "", 1));
+    ASSERT_TRUE(proxy);
+    boost::asio::io_context ioc;
+    std::vector<std::unique_ptr<plain_connection>> connections;
+    for (int i = 0; i < 400; ++i) {
+        auto c = std::make_unique<plain_connection>(ioc, proxy->port("main"));
+        c->send("/warm/" + std::to_string(i));
+        ASSERT_EQ(c->receive(), "HTTP/1.1 200 OK ok /warm/" + std::to_string(i) + "\n") << c->ec.message();
+        connections.push_back(std::move(c));
+    }
+    // Every connection now waits for its next request. All of them arrive, then the signal:
+    // the one worker is still reading the first of them when its drain begins.
+    for (std::size_t i = 0; i < connections.size(); ++i) connections[i]->send("/next/" + std::to_string(i));
+    proxy->signal(SIGTERM);
+    std::size_t unanswered = 0;
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+        const auto r = connections[i]->receive();
+        if (r != "HTTP/1.1 200 OK ok /next/" + std::to_string(i) + "\n") ++unanswered;
+    }
+    EXPECT_EQ(unanswered, 0u) << "of " << connections.size() << " requests sent before SIGTERM";
+    const auto status = proxy->wait_exit(20s);
+    ASSERT_TRUE(status);
     EXPECT_EQ(*status, 0);
 }
 
