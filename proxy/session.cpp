@@ -224,6 +224,23 @@ private:
         co_return std::get<0>(result);
     }
 
+    /// Waits until the client's first byte can be read; beast timeout at `deadline`. No
+    /// timer of its own: the worker's idle sweep ends the wait (up to a sweep tick late).
+    /// Plain TCP only (TLS has read its first record in the handshake); returns at once
+    /// when bytes are already there.
+    net::awaitable<boost::system::error_code> wait_first_byte(clock_type::time_point deadline) {
+        auto& socket = client_.tcp().socket();
+        boost::system::error_code ec;
+        if (client_.is_tls() || socket.available(ec) > 0 || ec) co_return ec;
+        client_.tcp().expires_never();
+        slot_->idle_until = deadline;
+        std::tie(ec) = co_await socket.async_wait(tcp::socket::wait_read, tuple);
+        slot_->idle_until = clock_type::time_point::max();
+        if (ec == net::error::operation_aborted && !worker_.draining() && clock_type::now() >= deadline)
+            ec = beast::error::timeout;
+        co_return ec;
+    }
+
     /// On a worker holding more than this many connections, one waiting for its next
     /// request holds no buffer and no timer (begin_idle): a few KiB each instead of 16 and
     /// more. Below it, the wait is a read into the connection's buffer, which spares a
@@ -315,6 +332,12 @@ net::awaitable<header_outcome> session::read_header(config::limits_config limits
         // first byte it is idle: a drain closes it.
         if (closed_by_drain()) co_return header_outcome::closed;
         slot_->idle = true;
+        // No read buffer before the first byte: a flood of silent connections costs a few
+        // KiB each, not 16 more.
+        if (auto ec = co_await wait_first_byte(accepted_at_ + limits.header_timeout); ec) {
+            slot_->idle = false;
+            co_return ec == beast::error::timeout ? header_outcome::timed_out : header_outcome::closed;
+        }
         auto [ec, n] = co_await read_until(accepted_at_ + limits.header_timeout, 16384);
         slot_->idle = false;
         if (ec == beast::error::timeout) co_return header_outcome::timed_out;

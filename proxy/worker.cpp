@@ -12,6 +12,7 @@
 #include <chrono>
 #include <random>
 
+#include <malloc.h>
 #include <sys/socket.h>
 
 namespace tracegate::proxy {
@@ -135,6 +136,7 @@ net::awaitable<void> worker::idle_sweep() {
         const auto idle = runtime_->settings->limits.idle_timeout;
         sweep_timer_.expires_after(std::clamp<std::chrono::milliseconds>(idle / 4, 50ms, 1s));
         co_await sweep_timer_.async_wait(net::as_tuple(net::use_awaitable));
+        give_back_memory_after_a_flood();
         const auto now = std::chrono::steady_clock::now();
         for (auto& slot : sessions_) {
             if (slot.idle_until > now) continue;
@@ -143,6 +145,17 @@ net::awaitable<void> worker::idle_sweep() {
             slot.socket->cancel(ignored);
         }
     }
+}
+
+void worker::give_back_memory_after_a_flood() {
+    // After a flood of connections ends, the heap keeps the pages their sessions used:
+    // RSS would stay at the flood's peak for good. Far fewer sessions than at the peak:
+    // return free pages to the system (glibc trims every arena, middle pages included).
+    // Rare by construction, so its few milliseconds never touch ordinary traffic.
+    constexpr std::size_t flood = 1000;
+    if (session_peak_ < flood || sessions_.size() > session_peak_ / 4) return;
+    ::malloc_trim(0);
+    session_peak_ = sessions_.size();
 }
 
 void worker::apply(std::shared_ptr<const runtime> next) {
@@ -189,7 +202,9 @@ bool has_pending_input(tcp::socket& socket) {
 }
 
 std::list<session_slot>::iterator worker::register_session(tcp::socket* socket) {
-    return sessions_.insert(sessions_.end(), session_slot{socket, false});
+    auto slot = sessions_.insert(sessions_.end(), session_slot{socket, false});
+    session_peak_ = std::max(session_peak_, sessions_.size());
+    return slot;
 }
 
 net::awaitable<void> worker::accept_loop(acceptor_entry& entry) {

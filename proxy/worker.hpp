@@ -151,6 +151,8 @@ private:
     /// Closes connections whose idle_until has passed: one timer per worker instead of
     /// one per idle connection. Ends with the drain.
     boost::asio::awaitable<void> idle_sweep();
+    /// malloc_trim once the sessions fell far below their peak (after a flood).
+    void give_back_memory_after_a_flood();
 
     connection_gate& gate_;
     unsigned index_;
@@ -164,6 +166,8 @@ private:
     std::list<acceptor_entry> acceptors_;
     boost::asio::steady_timer sweep_timer_{ioc_};
     bool draining_ = false;
+    /// Most sessions held since memory was last given back (idle_sweep's malloc_trim).
+    std::size_t session_peak_ = 0;
     request_observer* observer_ = nullptr;
     connection_observer* connections_ = nullptr;
 };

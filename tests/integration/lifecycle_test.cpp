@@ -262,6 +262,61 @@ TEST(lifecycle, many_idle_keep_alive_connections_hold_little_memory_and_still_se
     EXPECT_GE(clock_type::now() - served, 2500ms) << "closed before idle_timeout";
 }
 
+TEST(lifecycle, floods_of_silent_connections_cost_little_memory_and_leave_no_growth) {
+    constexpr std::size_t flood = 4000;
+    rlimit files{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+    files.rlim_cur = std::max<rlim_t>(files.rlim_cur, std::min<rlim_t>(files.rlim_max, 16384));
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+    ASSERT_GE(files.rlim_cur, flood + 64) << "too few file descriptors for this test";
+    upstream_server up("app");
+    auto proxy = start_proxy(single_upstream_config(
+        up.address(), "limits:\n  header_timeout: 60s\ntracing: {sampling: {ratio: 0, keep: {errors: false}}}\n", 1));
+    ASSERT_TRUE(proxy);
+    const auto port = proxy->port("main");
+    const auto admin = proxy->admin_port();
+    ASSERT_NE(admin, 0);
+    auto active_connections = [&] {
+        http_client scrape(admin, io_timeout);
+        const std::string page = scrape.get("/metrics").body;
+        const auto at = page.find("\ntracegate_connections_active ");
+        return at == std::string::npos ? -1.0 : std::stod(page.substr(at + 30));
+    };
+    {
+        http_client warm(port, io_timeout);
+        ASSERT_EQ(warm.get("/warm").status, 200u);
+    }
+    boost::asio::io_context ioc;
+    const auto baseline = *proxy->rss_kib();
+    std::vector<std::uint64_t> after;
+    for (int round = 0; round < 3; ++round) {
+        std::vector<boost::asio::ip::tcp::socket> sockets;
+        const auto before = *proxy->rss_kib();
+        for (std::size_t i = 0; i < flood; ++i) {
+            sockets.emplace_back(ioc);
+            boost::system::error_code ec;
+            sockets.back().connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+            ASSERT_FALSE(ec) << "connect " << i << ": " << ec.message();
+        }
+        const auto deadline = clock_type::now() + 20s;
+        while (active_connections() < flood && clock_type::now() < deadline) std::this_thread::sleep_for(20ms);
+        const auto during = *proxy->rss_kib();
+        if (round == 0) {
+            const double per_connection = (static_cast<double>(during) - static_cast<double>(before)) / flood;
+            RecordProperty("kib_per_silent_connection", std::to_string(per_connection));
+            // With a 16 KiB read buffer and a timer for each before its first byte: 8.7.
+            EXPECT_LT(per_connection, 7.0) << "KiB of proxy RSS per silent connection";
+        }
+        sockets.clear();  // the flood ends
+        while (active_connections() > 0 && clock_type::now() < deadline) std::this_thread::sleep_for(20ms);
+        std::this_thread::sleep_for(1500ms);  // an idle-sweep tick: memory given back meanwhile
+        after.push_back(*proxy->rss_kib());
+    }
+    // Each flood reuses what the last one left; RSS does not climb flood after flood.
+    EXPECT_LT(after[2], after[0] + 2048) << "RSS after each flood (KiB): " << after[0] << ", " << after[1]
+                                         << ", " << after[2] << "; " << baseline << " before the first";
+}
+
 TEST(lifecycle, every_log_line_carries_a_level) {
     upstream_server up("app");
     auto proxy = start_proxy(single_upstream_config(up.address()));
