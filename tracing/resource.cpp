@@ -89,8 +89,10 @@ resource make_process_resource(std::string_view service_name,
         if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end()) continue;
         // Keys stay unique (OTLP requires it): a repeated key keeps its first place and
         // takes the later value, as a later `k=v` in OTEL_RESOURCE_ATTRIBUTES wins.
+        // Compared through a plain reference: clang before 16 cannot capture a structured binding.
+        const std::string& wanted = key;
         const auto same = std::find_if(res.attributes.begin(), res.attributes.end(),
-                                       [&](const attribute& a) { return a.key == key; });
+                                       [&](const attribute& a) { return a.key == wanted; });
         if (same != res.attributes.end())
             same->value = value;
         else
