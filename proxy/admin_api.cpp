@@ -13,8 +13,38 @@ namespace tracegate::proxy {
 namespace json = boost::json;
 namespace {
 
+/// `v` as a JSON document that is valid UTF-8 (RFC 8259 8.1). Span strings and query
+/// parameters come from outside as raw bytes; Boost.JSON writes them unchecked, so every
+/// byte sequence that is not UTF-8 becomes U+FFFD (structure is ASCII: only string
+/// contents change).
+std::string json_text(const json::value& v) {
+    const std::string raw = json::serialize(v);
+    std::string out;
+    out.reserve(raw.size() + 1);
+    const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+    const auto* end = p + raw.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        // RFC 3629 4: the well-formed sequences, overlongs and surrogates excluded.
+        std::size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                      : (c >= 0xF0 && c <= 0xF4)  ? 4 : 0;
+        bool ok = n > 0 && static_cast<std::size_t>(end - p) >= n;
+        for (std::size_t i = 1; ok && i < n; ++i) ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 3) ok = !(c == 0xE0 && p[1] < 0xA0) && !(c == 0xED && p[1] > 0x9F);
+        if (ok && n == 4) ok = !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] > 0x8F);
+        if (ok) {
+            out.append(reinterpret_cast<const char*>(p), n);
+            p += n;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++p;
+        }
+    }
+    return out + "\n";
+}
+
 admin_reply error_reply(unsigned status, std::string_view reason) {
-    return {status, "application/json", json::serialize(json::object{{"error", reason}}) + "\n"};
+    return {status, "application/json", json_text(json::object{{"error", reason}})};
 }
 
 json::object attributes(const std::vector<tracing::attribute>& list) {
@@ -148,7 +178,7 @@ admin_reply api_traces(const tracing::trace_store& store, std::string_view query
                      {"services", strings(store.services())},
                      {"routes", strings(store.routes())},
                      {"stats", json::object{{"traces", stats.traces}, {"spans", stats.spans}}}};
-    return {200, "application/json", json::serialize(out) + "\n"};
+    return {200, "application/json", json_text(out)};
 }
 
 admin_reply api_trace(const tracing::trace_store& store, std::string_view id) {
@@ -162,8 +192,7 @@ admin_reply api_trace(const tracing::trace_store& store, std::string_view id) {
     if (!spans) return error_reply(404, "trace not found");
     json::array list;
     for (const auto& s : *spans) list.emplace_back(span_json(s));
-    return {200, "application/json",
-            json::serialize(json::object{{"traceId", lower}, {"spans", std::move(list)}}) + "\n"};
+    return {200, "application/json", json_text(json::object{{"traceId", lower}, {"spans", std::move(list)}})};
 }
 
 admin_reply receive_otlp(tracing::trace_store& store, std::string_view content_type,

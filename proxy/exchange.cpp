@@ -253,17 +253,6 @@ void normalize_content_length(http::fields& fields, std::uint64_t length) {
     fields.set(http::field::content_length, plain);
 }
 
-/// A response whose framing can be passed on. RFC 9112 6.3: Transfer-Encoding beside
-/// Content-Length may be an attempt at request smuggling or response splitting, and an
-/// intermediary must not pass both; refusing it is the safe choice (Beast accepts a
-/// Content-Length after a Transfer-Encoding that does not end in chunked). A status below
-/// 100 is no status at all (RFC 9110 15).
-bool framing_acceptable(const http::response_header<>& response) {
-    if (response.result_int() < 100) return false;
-    return response.count(http::field::transfer_encoding) == 0 ||
-           response.count(http::field::content_length) == 0;
-}
-
 /// A connection that ended before a single response byte (the race of reusing a
 /// keep-alive connection the upstream is closing).
 bool closed_before_response(const boost::system::error_code& ec) {
@@ -535,7 +524,7 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
                      << ": 101 to a request that did not ask for that upgrade";
         co_return co_await fail(failures::bad_upstream_response);
     }
-    if (!framing_acceptable(response)) {
+    if (!response_framing_acceptable(status, response)) {
         TG_LOG(warn) << "upstream " << upstream.name << " " << conn->key
                      << ": response with status " << status
                      << (status < 100 ? "" : " and both Transfer-Encoding and Content-Length");
@@ -594,11 +583,18 @@ net::awaitable<bool> forward(exchange_context& cx, http::request_parser<http::bu
         serialize_header(response, cx.wire_header);
         std::uint64_t remaining = bodyless ? 0 : *response_length;
         const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, conn->buffer.size()));
-        const std::array<net::const_buffer, 2> head_and_body{
-            net::buffer(cx.wire_header), net::const_buffer(conn->buffer.data().data(), first)};
+        // Not a std::array of two buffers: for that type Asio's async_write hands the stream,
+        // after the header went out alone, {an empty buffer, the body}. Over TLS, Beast's
+        // flat_stream then writes the prefix that fits its 16 KiB flattening limit, which is
+        // nothing, and a write of 0 bytes ends async_write as if it were done: the body bytes
+        // of this buffer were silently dropped whenever they passed ~16 KiB.
+        const auto head_and_body = beast::buffers_cat(
+            net::buffer(cx.wire_header), net::const_buffer(conn->buffer.data().data(), first));
         set_deadline(cx.client, client_deadline());
         relay_error relayed;
-        if (auto [ec, n] = co_await net::async_write(cx.client, head_and_body, tuple); ec) {
+        auto [ec, n] = co_await net::async_write(cx.client, head_and_body, tuple);
+        if (!ec && n != net::buffer_size(head_and_body)) ec = net::error::broken_pipe;  // never silently short
+        if (ec) {
             relayed = relay_error{relay_side::write, ec};
         } else {
             conn->buffer.consume(first);

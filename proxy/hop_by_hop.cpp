@@ -40,12 +40,23 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade, std::string_view
 
 namespace {
 
-/// Calls `f` with each protocol token of every Upgrade field of `fields`.
+/// Calls `f` with each protocol of every Upgrade field of `fields`: a comma-separated
+/// list of protocol-name ["/" protocol-version] (RFC 9110 7.8), which Beast's token_list
+/// would cut at the "/".
 template <class F>
 void for_each_upgrade(const http::fields& fields, F&& f) {
     auto [first, last] = fields.equal_range(http::field::upgrade);
-    for (auto it = first; it != last; ++it)
-        for (auto t : http::token_list{it->value()}) f(std::string_view(t));
+    for (auto it = first; it != last; ++it) {
+        std::string_view list = it->value();
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            std::string_view item = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            if (!item.empty()) f(item);
+        }
+    }
 }
 
 std::string_view protocol_name(std::string_view token) { return token.substr(0, token.find('/')); }
@@ -79,6 +90,12 @@ bool upgrade_answered(const http::fields& request, const http::fields& response)
         });
     });
     return answered;
+}
+
+bool response_framing_acceptable(unsigned status, const http::fields& response) {
+    if (status < 100) return false;
+    return response.count(http::field::transfer_encoding) == 0 ||
+           response.count(http::field::content_length) == 0;
 }
 
 transfer_coding check_request_transfer_encoding(const http::fields& fields) {

@@ -31,6 +31,13 @@ bool keep_allowed_upgrades(boost::beast::http::fields& request,
 bool upgrade_answered(const boost::beast::http::fields& request,
                       const boost::beast::http::fields& response);
 
+/// A response whose framing can be passed on. RFC 9112 6.3: Transfer-Encoding beside
+/// Content-Length may be an attempt at request smuggling or response splitting, and an
+/// intermediary must not pass both; refusing it is the safe choice (Beast accepts a
+/// Content-Length after a Transfer-Encoding that does not end in chunked). A status below
+/// 100 is no status at all (RFC 9110 15). False: a 502.
+bool response_framing_acceptable(unsigned status, const boost::beast::http::fields& response);
+
 /// How a request's Transfer-Encoding reads (RFC 9112 6.1, 6.3): only plain chunked is taken.
 enum class transfer_coding {
     none,     ///< no Transfer-Encoding header

@@ -10,6 +10,24 @@ namespace tracegate::tracing {
 
 namespace {
 
+/// A collector's partial-success message is logged at most this long...
+constexpr std::size_t max_logged_message = 512;
+/// ...and this many distinct ones per exporter (the rest are counted, not logged).
+constexpr std::size_t max_logged_messages = 64;
+
+/// `text` as one printable line of at most `max` bytes: control bytes become '?'.
+std::string printable_line(std::string_view text, std::size_t max) {
+    std::string out(text.substr(0, max));
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    if (text.size() > max) out += "...";
+    return out;
+}
+
+}  // namespace
+
+namespace {
+
 using clock = std::chrono::steady_clock;
 using batch_ptr = std::shared_ptr<const std::vector<span_data>>;
 
@@ -136,11 +154,13 @@ struct export_pipeline::lane {
                     log(export_log_level::info, "exporter " + exp->name() + " recovered; export resumed");
                 }
                 if (rejected > 0 || !r.partial_message.empty()) {
-                    if (logged_partial.insert(r.partial_message).second) {
+                    // The collector's words: cut to one printable line, and remembered for
+                    // a bounded number of distinct messages only.
+                    const std::string message = printable_line(r.partial_message, max_logged_message);
+                    if (logged_partial.size() < max_logged_messages && logged_partial.insert(message).second) {
                         log(export_log_level::warn, "exporter " + exp->name() + ": collector rejected " +
                                                         std::to_string(rejected) + " of " + std::to_string(n) +
-                                                        " spans: " + r.partial_message +
-                                                        " (logged once per message)");
+                                                        " spans: " + message + " (logged once per message)");
                     }
                 }
                 return;

@@ -40,12 +40,15 @@ outcome run(std::string_view bytes, std::size_t read_size, bool head_request) {
         if (out.status / 100 != 1 || out.status == 101) break;
     }
     TG_FUZZ_CHECK(out.status <= 999);
-    // Beast takes any three digits ("HTTP/1.1 050"); RFC 9110 15 has 100-599 (issue 13:
-    // a status under 100 must be a 502, which exchange.cpp decides, not the parser).
-    if (out.status < 100) {
+    // Beast takes any three digits ("HTTP/1.1 050") and a Content-Length after a
+    // Transfer-Encoding other than chunked: tracegate refuses both with a 502.
+    if (!proxy::response_framing_acceptable(out.status, rp->get())) {
         out.ec = http::error::bad_status;
         return out;
     }
+    TG_FUZZ_CHECK(out.status >= 100);
+    TG_FUZZ_CHECK(rp->get().count(http::field::transfer_encoding) == 0 ||
+                  rp->get().count(http::field::content_length) == 0);
 
     // The head relayed to the client.
     http::response_header<> relayed = rp->get().base();

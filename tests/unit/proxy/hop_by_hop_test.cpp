@@ -98,3 +98,37 @@ TEST(hop_by_hop, a_huge_forwarded_for_keeps_the_nearest_hops) {
 
 }  // namespace
 }  // namespace tracegate::proxy
+
+namespace tracegate::proxy {
+namespace {
+
+TEST(hop_by_hop, a_response_with_both_framings_or_no_status_is_refused) {
+    http::fields both;
+    both.insert(http::field::transfer_encoding, "gzip");
+    both.insert(http::field::content_length, "5");
+    EXPECT_FALSE(response_framing_acceptable(200, both));
+    http::fields length;
+    length.insert(http::field::content_length, "5");
+    EXPECT_TRUE(response_framing_acceptable(200, length));
+    EXPECT_FALSE(response_framing_acceptable(99, length));
+    EXPECT_TRUE(response_framing_acceptable(100, length));
+}
+
+TEST(hop_by_hop, only_allowed_upgrades_are_kept_and_a_101_must_name_one_asked_for) {
+    http::fields request;
+    request.insert(http::field::upgrade, "h2c, WebSocket/13, foo");
+    EXPECT_TRUE(keep_allowed_upgrades(request, {"websocket"}));
+    EXPECT_EQ(request[http::field::upgrade], "WebSocket/13");
+    http::fields response;
+    response.insert(http::field::upgrade, "websocket");
+    EXPECT_TRUE(upgrade_answered(request, response));
+    response.set(http::field::upgrade, "h2c");
+    EXPECT_FALSE(upgrade_answered(request, response));
+    http::fields none;
+    none.insert(http::field::upgrade, "h2c");
+    EXPECT_FALSE(keep_allowed_upgrades(none, {"websocket"}));
+    EXPECT_EQ(none.count(http::field::upgrade), 0u);
+}
+
+}  // namespace
+}  // namespace tracegate::proxy

@@ -261,6 +261,33 @@ TEST(export_pipeline, partial_success_counts_the_rejected_spans_and_is_logged) {
     EXPECT_EQ(log.count_containing("attribute too long"), 1u);
 }
 
+TEST(export_pipeline, a_collectors_partial_success_messages_are_logged_as_bounded_single_lines) {
+    scripted_exporter* e = nullptr;
+    log_capture log;
+    std::deque<export_result> answers;
+    for (int i = 0; i < 200; ++i) {
+        export_result partial;
+        partial.rejected_spans = 1;
+        partial.partial_message = "line one\nforged log line " + std::to_string(i) + std::string(10000, 'x');
+        answers.push_back(partial);
+    }
+    export_pipeline pipeline({.max_batch_spans = 1, .flush_interval = 1ms, .log = log.logger()},
+                             exporters_of(e, std::make_unique<scripted_exporter>(std::move(answers))));
+    for (std::uint64_t i = 0; i < 200; ++i) pipeline.submit(sample_span(i));
+    ASSERT_TRUE(pipeline.flush(20s));
+    EXPECT_EQ(pipeline.stats().exporters.at(0).rejected_spans, 200u);
+    const std::lock_guard lock(log.mutex);
+    std::size_t partial_lines = 0;
+    for (const auto& line : log.lines) {
+        if (line.find("collector rejected") == std::string::npos) continue;
+        ++partial_lines;
+        EXPECT_EQ(line.find('\n'), std::string::npos) << "a collector can forge log lines";
+        EXPECT_LT(line.size(), 1024u);
+    }
+    EXPECT_GT(partial_lines, 0u);
+    EXPECT_LE(partial_lines, 64u) << "every distinct message logged and remembered";
+}
+
 TEST(export_pipeline, a_slow_exporter_neither_blocks_the_others_nor_grows_without_bound) {
     scripted_exporter* slow = nullptr;
     auto exporters = exporters_of(slow, std::make_unique<scripted_exporter>(std::deque<export_result>{}, 200ms));
