@@ -127,6 +127,19 @@ std::optional<std::uint64_t> proc_status_kib(pid_t pid, std::string_view key) {
     return std::nullopt;
 }
 
+/// Whether a child's output holds a sanitizer report ("SUMMARY: AddressSanitizer: ...", and
+/// the same line from LeakSanitizer, UndefinedBehaviorSanitizer, ThreadSanitizer). Such a
+/// report fails the test whatever the exit status: a test that expects a failing exit, or
+/// never looks at it (the destructor's SIGTERM, leaks reported at exit), would pass.
+bool has_sanitizer_report(std::string_view output) {
+    for (auto at = output.find("SUMMARY: "); at != std::string_view::npos;
+         at = output.find("SUMMARY: ", at + 1)) {
+        const auto line = output.substr(at, output.find('\n', at) - at);
+        if (line.find("Sanitizer") != std::string_view::npos) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 temp_dir::temp_dir() {
@@ -173,6 +186,9 @@ command_result run_tracegate(const std::vector<std::string>& args,
     }
     result.out = read_file(out_path);
     result.err = read_file(err_path);
+    if (has_sanitizer_report(result.err))
+        ADD_FAILURE() << "tracegate (exit status " << result.exit_code
+                      << ") reported a sanitizer error:\n" << result.err;
     return result;
 }
 
@@ -213,6 +229,10 @@ tracegate_process::~tracegate_process() {
             exit_status_ = decode_status(status);
         }
     }
+    if (has_sanitizer_report(log()))
+        ADD_FAILURE() << "tracegate (pid " << pid_ << ", exit status "
+                      << (exit_status_ ? std::to_string(*exit_status_) : "unknown")
+                      << ") reported a sanitizer error; its log follows";
     if (::testing::Test::HasFailure()) {
         std::cerr << "---- tracegate log (" << config_path_ << ") ----\n"
                   << log() << "---- end of tracegate log ----\n";
