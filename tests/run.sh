@@ -54,7 +54,7 @@ fi
 # (none is built in a sanitizer directory).
 # Nor the tests that measure tracegate's resident memory: ASan's shadow memory and its
 # quarantine of freed blocks are part of RSS, so their figures say nothing there.
-not_sanitized='^(viewer_browser|quickstart_smoke|micro_bench_smoke|.*(in_flat_memory|without_growing_memory|hold_little_memory|leave_no_growth))$'
+not_sanitized='^(viewer_browser|quickstart_smoke|micro_bench_smoke|.*(in_flat_memory|without_growing_memory|hold_little_memory|leave_no_growth|memory_stays_bounded[a-z_]*))$'
 
 # The integration tests of CI's sanitizer step: the request path, from a well-formed request
 # to malformed and hostile input on both sides, streaming and upstream failures.
