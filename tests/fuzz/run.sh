@@ -30,12 +30,7 @@ started=$SECONDS
 
 deploy/install-deps.sh
 
-mkdir -p "$build"
-if ! CXX=clang++-14 cmake -S . -B "$build" -G Ninja -DTRACEGATE_FUZZ=ON -DTRACEGATE_BUILD_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/fuzz-configure.log" 2>&1; then
-  cat "$build/fuzz-configure.log" >&2
-  exit 1
-fi
+"$fuzz_dir/configure.sh" "$build"
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else

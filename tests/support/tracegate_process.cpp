@@ -167,12 +167,20 @@ std::string temp_dir::write(std::string_view name, std::string_view text) const 
     return target;
 }
 
+const std::string& tracegate_binary() {
+    static const std::string path = [] {
+        const char* chosen = std::getenv("TRACEGATE_BINARY");
+        return std::string(chosen && *chosen ? chosen : TRACEGATE_BINARY);
+    }();
+    return path;
+}
+
 command_result run_tracegate(const std::vector<std::string>& args,
                              std::chrono::milliseconds timeout) {
     temp_dir dir;
     const std::string out_path = dir.path() + "/stdout";
     const std::string err_path = dir.path() + "/stderr";
-    std::vector<std::string> argv{TRACEGATE_BINARY};
+    std::vector<std::string> argv{tracegate_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     const pid_t pid = spawn(argv, {}, out_path, err_path);
 
@@ -213,7 +221,7 @@ std::string with_private_admin(std::string_view yaml) {
 tracegate_process::tracegate_process(std::string_view yaml, process_options options) {
     config_path_ = dir_.write("tracegate.yaml", with_private_admin(yaml));
     log_path_ = dir_.path() + "/tracegate.log";
-    std::vector<std::string> argv{TRACEGATE_BINARY, "--config", config_path_};
+    std::vector<std::string> argv{tracegate_binary(), "--config", config_path_};
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
     pid_ = spawn(argv, options.env, log_path_, log_path_);
 }

@@ -43,7 +43,11 @@ struct command_result {
     std::string err;        ///< Everything it wrote to stderr.
 };
 
-/// Runs TRACEGATE_BINARY with `args`; kills it after `timeout`.
+/// The tracegate under test: $TRACEGATE_BINARY when set (tests/run.sh --sanitize --ci runs
+/// this build's tests against a sanitized tracegate), else the one of this build.
+const std::string& tracegate_binary();
+
+/// Runs tracegate_binary() with `args`; kills it after `timeout`.
 command_result run_tracegate(const std::vector<std::string>& args,
                              std::chrono::milliseconds timeout = 20s);
 
