@@ -160,8 +160,12 @@ TEST(export_pipeline, full_queue_drops_and_counts_without_blocking) {
     EXPECT_EQ(stats.queued + stats.dropped_queue_full, 1000u);
     EXPECT_GT(stats.dropped_queue_full, 0u);  // the batcher cannot keep up with a tight loop
     ASSERT_TRUE(pipeline.flush(5s));
-    EXPECT_EQ(e->delivered.size(), stats.queued);  // what the queue accepted is all delivered
-    EXPECT_EQ(pipeline.stats().exporters.at(0).exported_spans, stats.queued);
+    // What the queue accepted is delivered, or counted as dropped by an exporter that fell
+    // too far behind (a slow machine, or ThreadSanitizer): never lost without a count.
+    const auto after = pipeline.stats().exporters.at(0);
+    EXPECT_EQ(e->delivered.size(), after.exported_spans);
+    EXPECT_EQ(after.exported_spans + after.dropped_backlog, stats.queued);
+    EXPECT_GT(after.exported_spans, 0u);
 }
 
 TEST(export_pipeline, concurrent_submitters_lose_nothing_the_queue_accepted) {
