@@ -289,15 +289,21 @@ async def serve_ws_echo(reader, writer):
         await writer.drain()
 
 
+async def next_request_or_400(reader, writer, body):
+    """The next request head, or None when the connection is over: closed by the peer, or
+    bytes that are no request, answered 400 first."""
+    try:
+        return await read_head(reader)
+    except ProtoError:
+        writer.write(response_bytes(400, [("connection", "close")], body, "Bad Request"))
+        await writer.drain()
+        return None
+
+
 async def good_upstream(reader, writer):
     try:
         while True:
-            try:
-                head = await read_head(reader)
-            except ProtoError:
-                writer.write(response_bytes(400, [("connection", "close")], b"bad request\n", "Bad Request"))
-                await writer.drain()
-                return
+            head = await next_request_or_400(reader, writer, b"bad request\n")
             if head is None:
                 return
             start, headers = head
@@ -381,13 +387,8 @@ def bad_upstream(kind):
         poisoned_at = [None]   # when the last unsolicited response went out on this connection
         try:
             while True:
-                try:
-                    head = await read_head(reader)
-                except ProtoError:
-                    # What Python's http.server does with bytes it cannot parse as a request.
-                    writer.write(response_bytes(400, [("connection", "close")], b"bad\n", "Bad Request"))
-                    await writer.drain()
-                    return
+                # A 400 for bytes that are no request: what Python's http.server does.
+                head = await next_request_or_400(reader, writer, b"bad\n")
                 if head is None:
                     return
                 start, headers = head
