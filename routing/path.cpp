@@ -61,8 +61,16 @@ std::string decode_dots(std::string_view path) {
     return out;
 }
 
+/// The length of a segment's name: up to its first ';' or %3B (path parameters, which
+/// Tomcat and Jetty cut off after decoding).
+std::size_t name_length(std::string_view segment) {
+    for (std::size_t i = 0; i < segment.size(); ++i)
+        if (segment[i] == ';' || is_encoded(segment, i, '3', 'B')) return i;
+    return segment.size();
+}
+
 /// True when a segment, as a lenient upstream splits and trims it, is "." or "..":
-/// separators are '/', '\\', %2F and %5C; ";..." ends a segment's name.
+/// separators are '/', '\\', %2F and %5C; ";..." or "%3B..." ends a segment's name.
 bool lenient_dot_segment(std::string_view path) {
     std::size_t i = 0;
     while (i <= path.size()) {
@@ -71,7 +79,7 @@ bool lenient_dot_segment(std::string_view path) {
                !is_encoded(path, end, '2', 'F') && !is_encoded(path, end, '5', 'C'))
             ++end;
         auto segment = path.substr(i, end - i);
-        segment = segment.substr(0, segment.find(';'));
+        segment = segment.substr(0, name_length(segment));
         if (segment == "." || segment == "..") return true;
         i = end + (end < path.size() && path[end] == '%' ? 3 : 1);
     }

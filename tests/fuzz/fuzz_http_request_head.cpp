@@ -55,6 +55,7 @@ void check_forwarded_head(const http::request_header<>& h) {
     http::request_parser<http::empty_body> again;
     again.eager(false);
     again.header_limit(static_cast<std::uint32_t>(wire.size() + 1));
+    again.body_limit(boost::none);  // the head alone is read back; any Content-Length is fine
     fuzz::byte_source in(wire, wire.size());
     const auto ec = fuzz::read_header(again, in);
     if (ec) std::fprintf(stderr, "forwarded head does not parse (%s):\n%s\n", ec.message().c_str(), wire.c_str());

@@ -61,6 +61,11 @@ TEST(path, dot_segments_only_a_lenient_upstream_sees_are_refused) {
     EXPECT_EQ(verdict_of("/public/..;/secret"), v::refused);
     EXPECT_EQ(verdict_of("/public/.;x/secret"), v::refused);
     EXPECT_EQ(verdict_of("/public/%2e%2e;/secret"), v::refused);
+    // ";" encoded: decoded once, it still cuts the segment's name to "." or "..".
+    EXPECT_EQ(verdict_of("/public/..%3B/secret"), v::refused);
+    EXPECT_EQ(verdict_of("/-%rc/.%3B.%r"), v::refused);
+    EXPECT_EQ(verdict_of("/public/.%3bx"), v::refused);
+    EXPECT_EQ(verdict_of("/public/a%3B/b"), v::unchanged);
 }
 
 }  // namespace
