@@ -198,6 +198,11 @@ private:
     /// came from.
     net::awaitable<header_outcome> read_header(config::limits_config limits, bool first,
                                                std::size_t& header_length);
+    /// A new connection's first bytes, within header_timeout of the accept.
+    net::awaitable<header_outcome> wait_first_request(const config::limits_config& limits);
+    /// The next request's first bytes on a kept-alive connection, within idle_timeout.
+    net::awaitable<header_outcome> wait_next_request(const config::limits_config& limits);
+    void drop_leading_empty_lines();
     net::awaitable<bool> serve_one(bool first);
 
     /// Reads into buffer_ until `deadline` without Beast's stream timeout, which would
@@ -316,50 +321,60 @@ private:
     std::string wire_header_;
 };
 
+void session::drop_leading_empty_lines() {
+    // RFC 9112 2.2: empty lines before a request-line are ignored.
+    while (buffer_.size() >= 2 && std::memcmp(buffer_.data().data(), "\r\n", 2) == 0)
+        buffer_.consume(2);
+}
+
+net::awaitable<header_outcome> session::wait_first_request(const config::limits_config& limits) {
+    // Until its first byte the connection is idle: a drain closes it.
+    if (closed_by_drain()) co_return header_outcome::closed;
+    const auto deadline = accepted_at_ + limits.header_timeout;
+    slot_->idle = true;
+    // No read buffer before the first byte: a flood of silent connections costs a few
+    // KiB each, not 16 more.
+    boost::system::error_code ec = co_await wait_first_byte(deadline);
+    std::size_t n = 0;
+    if (!ec) std::tie(ec, n) = co_await read_until(deadline, 16384);
+    slot_->idle = false;
+    if (ec) co_return ec == beast::error::timeout ? header_outcome::timed_out : header_outcome::closed;
+    buffer_.commit(n);
+    co_return header_outcome::complete;
+}
+
+net::awaitable<header_outcome> session::wait_next_request(const config::limits_config& limits) {
+    // Between requests (or header_timeout 0): up to idle_timeout; a drain may end it.
+    if (closed_by_drain()) co_return header_outcome::closed;
+    slot_->idle = true;
+    set_deadline(client_, later(limits.idle_timeout));
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await client_.async_read_some(buffer_.prepare(16384), tuple);
+    slot_->idle = false;
+    if (ec) co_return header_outcome::closed;
+    buffer_.commit(n);
+    co_return header_outcome::complete;
+}
+
 net::awaitable<header_outcome> session::read_header(config::limits_config limits,
                                                     bool first, std::size_t& header_length) {
-    const auto max_header = static_cast<std::size_t>(limits.max_header_bytes);
-    auto drop_leading_empty_lines = [this] {
-        // RFC 9112 2.2: empty lines before a request-line are ignored.
-        while (buffer_.size() >= 2 &&
-               std::memcmp(buffer_.data().data(), "\r\n", 2) == 0)
-            buffer_.consume(2);
-    };
     drop_leading_empty_lines();
-
-    if (buffer_.size() == 0 && first && limits.header_timeout.count() > 0) {
-        // A new connection must start its request within header_timeout too. Until its
-        // first byte it is idle: a drain closes it.
-        if (closed_by_drain()) co_return header_outcome::closed;
-        slot_->idle = true;
-        // No read buffer before the first byte: a flood of silent connections costs a few
-        // KiB each, not 16 more.
-        if (auto ec = co_await wait_first_byte(accepted_at_ + limits.header_timeout); ec) {
-            slot_->idle = false;
-            co_return ec == beast::error::timeout ? header_outcome::timed_out : header_outcome::closed;
-        }
-        auto [ec, n] = co_await read_until(accepted_at_ + limits.header_timeout, 16384);
-        slot_->idle = false;
-        if (ec == beast::error::timeout) co_return header_outcome::timed_out;
-        if (ec) co_return header_outcome::closed;
-        buffer_.commit(n);
-        drop_leading_empty_lines();
-    } else if (buffer_.size() == 0) {
-        // Between requests (or header_timeout 0): wait up to idle_timeout for the next
-        // one; a drain may end it.
-        if (closed_by_drain()) co_return header_outcome::closed;
-        slot_->idle = true;
-        set_deadline(client_, later(limits.idle_timeout));
-        auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(16384), tuple);
-        slot_->idle = false;
-        if (ec) co_return header_outcome::closed;
-        buffer_.commit(n);
+    if (buffer_.size() == 0) {
+        header_outcome started = header_outcome::complete;
+        if (first && limits.header_timeout.count() > 0)
+            started = co_await wait_first_request(limits);
+        else
+            started = co_await wait_next_request(limits);
+        if (started != header_outcome::complete) co_return started;
         drop_leading_empty_lines();
     }
-
     // The whole header must arrive within header_timeout of its first byte (of the
     // accept, for a connection's first request): slow senders cannot hold a slot.
-    const auto deadline = (first ? accepted_at_ : clock_type::now()) + limits.header_timeout;
+    const auto max_header = static_cast<std::size_t>(limits.max_header_bytes);
+    const auto deadline = limits.header_timeout.count() == 0
+                              ? clock_type::time_point::max()
+                              : (first ? accepted_at_ : clock_type::now()) + limits.header_timeout;
     std::size_t scanned = 0;
     for (;;) {
         const std::string_view data(static_cast<const char*>(buffer_.data().data()),
@@ -374,10 +389,9 @@ net::awaitable<header_outcome> session::read_header(config::limits_config limits
         if (data.size() >= max_header) co_return header_outcome::too_large;
         scanned = data.size();
         const auto room = std::min<std::size_t>(16384, max_header + 4 - data.size());
-        auto [ec, n] = co_await read_until(limits.header_timeout.count() > 0
-                                               ? deadline
-                                               : clock_type::time_point::max(),
-                                           room);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await read_until(deadline, room);
         if (ec == beast::error::timeout) co_return header_outcome::timed_out;
         if (ec) co_return header_outcome::closed;
         buffer_.commit(n);
