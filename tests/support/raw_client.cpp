@@ -157,4 +157,10 @@ void raw_client::close() {
     impl_->socket.close(ignored);
 }
 
+void raw_client::reset() {
+    boost::system::error_code ignored;
+    impl_->socket.set_option(net::socket_base::linger(true, 0), ignored);
+    impl_->socket.close(ignored);
+}
+
 }  // namespace tracegate::test

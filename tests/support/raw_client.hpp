@@ -62,6 +62,8 @@ public:
     std::vector<http_response> responses() const;
     /// Closes the connection.
     void close();
+    /// Closes the connection with a reset (RST): the server's next write fails at once.
+    void reset();
 
 private:
     struct impl;
